@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS ?= dev,bench
+
+.PHONY: run test check lint typecheck contracts kb-check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ketaguide ask "Does lamotrigine help with ketamine craving and relapse?"
+	@echo
+	@echo 'Ask your own question:  $(BIN)/ketaguide ask "YOUR QUESTION" [--format text|markdown|json]'
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+kb-check: $(STAMP)
+	$(BIN)/ketaguide kb check
+
+check: lint typecheck contracts kb-check
+
+test: check
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m ketaguide.bench.ask_latency
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

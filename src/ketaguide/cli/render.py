@@ -1,0 +1,63 @@
+"""Rendering of answers for the terminal (rich) and for clinical notes (markdown)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.text import Text
+
+
+def _cites(numbers: list[int]) -> str:
+    return "".join(f"[{n}]" for n in numbers)
+
+
+def _reference_line(ref: dict[str, Any]) -> str:
+    if ref["kind"] == "external":
+        where = f", {ref['section']}" if ref.get("section") else ""
+        return f"{ref['title']} ({ref['publisher']}{where}) {ref.get('url') or ''}".rstrip()
+    return (
+        f"\u201c{ref['quote']}\u201d \u2014 {ref['source_title']} ({ref['source_id']}, chars {ref['start']}-{ref['end']}); "
+        f"design: {ref['study_design'].replace('_', ' ')}; source reliability: {ref['source_reliability']}"
+    )
+
+
+def answer_markdown(answer: dict[str, Any]) -> str:
+    """Markdown that pastes cleanly into a clinical note."""
+    lines = [f"**Question:** {answer['question']}", ""]
+    if answer["abstained"]:
+        return "\n".join([*lines, f"**No answer.** {answer['explanation']}"])
+    lines += [
+        f"**Bottom line.** {answer['bottom_line']} {_cites(answer['bottom_line_citations'])}".rstrip(),
+        "",
+        f"**Certainty (GRADE):** {answer['certainty']}",
+        "",
+    ]
+    for section in answer["sections"]:
+        lines += [f"### {section['heading']}", ""]
+        lines += [f"- {s['text']} {_cites(s['citations'])}".rstrip() for s in section["statements"]]
+        lines.append("")
+    lines += ["### References", ""]
+    lines += [f"{r['n']}. {_reference_line(r)}" for r in answer["references"]]
+    return "\n".join(lines)
+
+
+def print_answer(answer: dict[str, Any], console: Console) -> None:
+    """A terminal rendering: the bottom line boxed, sections, then numbered verbatim references."""
+    if answer["abstained"]:
+        console.print(Panel(Text(answer["explanation"]), title="No answer", border_style="yellow"))
+        return
+    head = Text.assemble(
+        (answer["bottom_line"] or "", "bold"), " ", (_cites(answer["bottom_line_citations"]), "cyan")
+    )
+    console.print(Panel(head, title=f"Bottom line \u00b7 certainty: {answer['certainty']}", border_style="green"))
+    body = "\n".join(
+        f"### {s['heading']}\n" + "\n".join(f"- {t['text']} {_cites(t['citations'])}" for t in s["statements"])
+        for s in answer["sections"]
+    )
+    console.print(Markdown(body))
+    refs = Group(*(Text(f"{r['n']}. {_reference_line(r)}") for r in answer["references"]))
+    console.print(Panel(refs, title="References (verbatim quotes)", border_style="blue"))
+    console.print(Text(f"Retrieval: {answer['retriever']}", style="dim"))

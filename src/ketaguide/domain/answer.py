@@ -1,0 +1,301 @@
+"""Compose a cited, evidence-graded answer from retrieved claims, or abstain.
+
+The answer is extractive: every statement is a claim's normalised wording, cited to the claim's verbatim quote.
+Relevance is decided by concepts, not by scores alone: a question that names a drug is answered only by claims
+about that drug, and a question that names nothing in KetaGuide's scope gets an abstention, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from ketaguide.domain.citations import Reference, ReferenceList
+from ketaguide.domain.evidence import Claim, ClaimType, Conflict, Level, StudyDesign
+from ketaguide.domain.grading import CertaintyAssessment, EvidenceItem, grade_body
+from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.ports import Hit
+
+MAX_CLAIMS = 12
+# A claim scoring under this fraction of the best relevant claim's BM25 score is too weakly related to cite.
+MIN_RELATIVE_SCORE = 0.3
+_SUBJECT_CONCEPTS = frozenset({"ketamine", "esketamine"})
+_FOCUS_KINDS = frozenset({"condition", "symptom", "outcome", "population", "setting"})
+_TOPIC_CLAIM_TYPES = {
+    "mechanism": {ClaimType.MECHANISM},
+    "dosing": {ClaimType.DOSING},
+    "interaction": {ClaimType.INTERACTION},
+    "signs": {ClaimType.DIAGNOSIS_SIGNS},
+    "epidemiology": {ClaimType.EPIDEMIOLOGY},
+    "evidence_quality": {ClaimType.EVIDENCE_LIMITATION, ClaimType.EFFICACY},
+}
+_UNRELIABLE = (Level.LOW, Level.VERY_LOW)
+
+
+class Statement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    citations: tuple[int, ...]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    heading: str
+    statements: tuple[Statement, ...]
+
+
+class Answer(BaseModel):
+    """A structured answer; the JSON contract other tools rely on is `Answer.contract()`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question: str
+    abstained: bool
+    explanation: str | None = None
+    certainty: Level | None = None
+    certainty_reasons: tuple[str, ...] = ()
+    evidence_profile: str | None = None
+    bottom_line: str | None = None
+    bottom_line_citations: tuple[int, ...] = ()
+    sections: tuple[Section, ...] = ()
+    references: tuple[Reference, ...] = ()
+
+
+def compose_answer(question: str, hits: Sequence[Hit], pack: KnowledgePack) -> Answer:
+    """Select relevant claims, grade them, and lay them out in sections; abstain when nothing answers."""
+    focus = QuestionFocus.of(question, pack)
+    if not focus.in_scope:
+        return _abstain(question, "The question names nothing within KetaGuide's scope (ketamine and its use disorder).")
+    selected = select_claims(hits, focus, pack)
+    if not selected:
+        return _abstain(question, focus.no_evidence_message())
+    return _build(question, selected, focus, pack)
+
+
+class QuestionFocus(BaseModel):
+    """The concepts a question names, sorted into what filters claims and what only steers them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    concepts: frozenset[str]
+    drugs: frozenset[str]  # named drugs other than ketamine itself: claims must be about one of them
+    focus: frozenset[str]  # conditions, symptoms, outcomes: claims must touch one if any are named
+    topics: frozenset[str]
+    in_scope: bool
+
+    @classmethod
+    def of(cls, question: str, pack: KnowledgePack) -> QuestionFocus:
+        concepts = frozenset(pack.lexicon.concepts_in(question))
+        kinds = {c: pack.lexicon.get(c).kind for c in concepts}
+        drugs = frozenset(c for c in concepts if kinds[c] == "drug" and c not in _SUBJECT_CONCEPTS)
+        focus = frozenset(c for c in concepts if kinds[c] in _FOCUS_KINDS)
+        topics = frozenset(c for c in concepts if kinds[c] == "topic")
+        scoped = any(pack.lexicon.get(c).scope for c in concepts)
+        # A drug question with a clinical focus ("lamotrigine for craving") is in scope if the pack covers the drug.
+        in_scope = scoped or bool(drugs and (focus or topics))
+        return cls(concepts=concepts, drugs=drugs, focus=focus, topics=topics, in_scope=in_scope)
+
+    def no_evidence_message(self) -> str:
+        named = ", ".join(sorted(self.drugs | self.focus)) or "this question"
+        return f"The knowledge pack has no evidence that answers this question (on {named}). Nothing is inferred."
+
+
+def claim_concepts(claim: Claim, pack: KnowledgePack) -> set[str]:
+    about = claim.about
+    text = " ".join(filter(None, [claim.quote, claim.statement, about.condition, about.outcome, *claim.keywords]))
+    concepts = pack.lexicon.concepts_in(text)
+    if about.intervention:
+        concepts.add(about.intervention)
+    return concepts
+
+
+def _relevant(claim: Claim, focus: QuestionFocus, pack: KnowledgePack) -> bool:
+    concepts = claim_concepts(claim, pack)
+    if focus.drugs and not (focus.drugs & ({claim.about.intervention} if claim.about.intervention else set())):
+        # Only the claim's own intervention counts: a list that merely mentions a drug does not answer for it.
+        return False
+    if focus.focus and not focus.focus & concepts:
+        return False
+    if not focus.drugs and not focus.focus and focus.topics:
+        wanted = set().union(*(_TOPIC_CLAIM_TYPES.get(t, set()) for t in focus.topics))
+        return not wanted or claim.claim_type in wanted
+    return True
+
+
+def select_claims(hits: Sequence[Hit], focus: QuestionFocus, pack: KnowledgePack) -> list[Claim]:
+    """Relevant claims in rank order, without the weakly related tail."""
+    relevant = [(h, pack.claim(h.doc_id)) for h in hits if pack.has_claim(h.doc_id)]
+    relevant = [(h, c) for h, c in relevant if _relevant(c, focus, pack)]
+    if not relevant:
+        return []
+    floor = relevant[0][0].score * MIN_RELATIVE_SCORE
+    return [c for h, c in relevant if h.score >= floor][:MAX_CLAIMS]
+
+
+def _abstain(question: str, why: str) -> Answer:
+    return Answer(question=question, abstained=True, explanation=why)
+
+
+def evidence_item(claim: Claim, pack: KnowledgePack) -> EvidenceItem:
+    return EvidenceItem(
+        design=claim.study_design,
+        source_reliability=pack.source_of(claim).reliability.level,
+        mechanistic=claim.claim_type is ClaimType.MECHANISM,
+        reported_certainty=claim.reported_certainty,
+        label=claim.id,
+    )
+
+
+def evidence_profile(claims: Iterable[Claim]) -> str:
+    """What the evidence consists of, e.g. '1 case report, 1 systematic review, animal studies; no controlled trials'."""
+    studies: dict[StudyDesign, set[str]] = {}
+    for claim in claims:
+        studies.setdefault(claim.study_design, set()).add(claim.study_key)
+    counts = Counter({design: len(keys) for design, keys in studies.items()})
+    parts = [_count_label(design, counts[design]) for design in _PROFILE_ORDER if counts[design]]
+    trials = "" if counts[StudyDesign.CONTROLLED_TRIAL] else "; no controlled trials"
+    return (", ".join(parts) or "no studies") + trials
+
+
+_PROFILE_ORDER = (
+    StudyDesign.SYSTEMATIC_REVIEW,
+    StudyDesign.CONTROLLED_TRIAL,
+    StudyDesign.OBSERVATIONAL,
+    StudyDesign.CASE_SERIES,
+    StudyDesign.CASE_REPORT,
+    StudyDesign.ANIMAL_PRECLINICAL,
+    StudyDesign.NARRATIVE_EXPERT,
+    StudyDesign.UNSTATED,
+)
+
+
+def _count_label(design: StudyDesign, n: int) -> str:
+    if design is StudyDesign.ANIMAL_PRECLINICAL:
+        return "animal studies"
+    if design in (StudyDesign.NARRATIVE_EXPERT, StudyDesign.UNSTATED):
+        return f"{n} statement{'s' if n > 1 else ''} with no study named"
+    return f"{n} {design.label}{'s' if n > 1 else ''}"
+
+
+def _build(question: str, selected: list[Claim], focus: QuestionFocus, pack: KnowledgePack) -> Answer:
+    refs = ReferenceList()
+    certainty = grade_body([evidence_item(c, pack) for c in selected])
+    anchor = _anchor(selected, pack)
+    bottom_line, bottom_cites = _bottom_line(anchor, selected, certainty, refs, pack)
+    sections = [*_claim_sections(selected, refs, pack), *_conflict_sections(selected, refs, pack)]
+    sections.append(_caveat(selected, certainty, refs, pack))
+    return Answer(
+        question=question,
+        abstained=False,
+        certainty=certainty.level,
+        certainty_reasons=tuple(certainty.reasons),
+        evidence_profile=evidence_profile(selected),
+        bottom_line=bottom_line,
+        bottom_line_citations=bottom_cites,
+        sections=tuple(s for s in sections if s.statements),
+        references=refs.references,
+    )
+
+
+def _anchor(selected: list[Claim], pack: KnowledgePack) -> Claim | None:
+    """The best-ranked claim from a source reliable enough to carry a conclusion, if any."""
+    reliable = [c for c in selected if pack.source_of(c).reliability.level not in _UNRELIABLE]
+    return reliable[0] if reliable else None
+
+
+def _bottom_line(
+    anchor: Claim | None, selected: list[Claim], certainty: CertaintyAssessment, refs: ReferenceList,
+    pack: KnowledgePack,
+) -> tuple[str, tuple[int, ...]]:
+    profile = evidence_profile(selected)
+    if anchor is None:
+        kinds = sorted({pack.source_of(c).kind.value for c in selected})
+        text = (
+            "No reliable source in the knowledge pack answers this; only sources of low reliability address it "
+            f"({', '.join(kinds)}), so no conclusion is drawn. Their statements are shown below, labelled. "
+            f"Certainty: {certainty.level} ({profile})."
+        )
+        return text, ()
+    n = refs.cite_claim(anchor, pack.source_of(anchor))
+    return f"{anchor.statement} Certainty: {certainty.level} ({profile}).", (n,)
+
+
+_SECTION_ORDER = (
+    "Mechanism",
+    "Evidence: preclinical",
+    "Evidence: clinical",
+    "Statements with no study named",
+    "Signs and diagnosis",
+    "Epidemiology",
+    "Limitations",
+    "Potential concerns and interactions",
+    "Practical approach",
+)
+
+
+def section_of(claim: Claim) -> str:
+    if claim.claim_type is ClaimType.MECHANISM:
+        return "Mechanism"
+    if claim.claim_type is ClaimType.EFFICACY:
+        if claim.study_design is StudyDesign.ANIMAL_PRECLINICAL:
+            return "Evidence: preclinical"
+        return "Evidence: clinical" if claim.study_design.is_human_clinical else "Statements with no study named"
+    return {
+        ClaimType.DIAGNOSIS_SIGNS: "Signs and diagnosis",
+        ClaimType.EPIDEMIOLOGY: "Epidemiology",
+        ClaimType.EVIDENCE_LIMITATION: "Limitations",
+        ClaimType.SAFETY_HARM: "Potential concerns and interactions",
+        ClaimType.INTERACTION: "Potential concerns and interactions",
+    }.get(claim.claim_type, "Practical approach")
+
+
+def claim_statement(claim: Claim, refs: ReferenceList, pack: KnowledgePack) -> Statement:
+    """A claim as an answer statement: its normalised wording, labelled when its source is unreliable."""
+    source = pack.source_of(claim)
+    text = claim.statement
+    if source.reliability.level in _UNRELIABLE:
+        text += f" [{source.reliability.level}-reliability source: {source.kind.value}]"
+    if claim.factual_slip:
+        text += f" [curator: this source statement contains a factual error: {claim.factual_slip}]"
+    return Statement(text=text, citations=(refs.cite_claim(claim, source),))
+
+
+def _claim_sections(selected: list[Claim], refs: ReferenceList, pack: KnowledgePack) -> list[Section]:
+    grouped: dict[str, list[Statement]] = {}
+    for claim in selected:
+        grouped.setdefault(section_of(claim), []).append(claim_statement(claim, refs, pack))
+    return [Section(heading=h, statements=tuple(grouped[h])) for h in _SECTION_ORDER if h in grouped]
+
+
+def _conflict_sections(selected: list[Claim], refs: ReferenceList, pack: KnowledgePack) -> list[Section]:
+    seen: dict[str, Conflict] = {}
+    for claim in selected:
+        seen.update({c.id: c for c in pack.conflicts_of(claim.id)})
+    statements = [_conflict_statement(conflict, refs, pack) for conflict in seen.values()]
+    return [Section(heading="Where sources conflict", statements=tuple(statements))] if statements else []
+
+
+def _conflict_statement(conflict: Conflict, refs: ReferenceList, pack: KnowledgePack) -> Statement:
+    """Both sides of a disagreement, each cited, so an answer never shows one side alone."""
+    parts, cites = [], []
+    for side in conflict.sides:
+        numbers = [refs.cite_claim(pack.claim(cid), pack.source_of(pack.claim(cid))) for cid in side.claims]
+        levels = sorted({str(pack.source_of(pack.claim(cid)).reliability.level) for cid in side.claims})
+        parts.append(f"{side.position} (source reliability: {', '.join(levels)})")
+        cites += numbers
+    return Statement(text=f"Sources conflict on {conflict.topic.lower()}: " + "; versus: ".join(parts) + ".", citations=tuple(cites))
+
+
+def _caveat(selected: list[Claim], certainty: CertaintyAssessment, refs: ReferenceList, pack: KnowledgePack) -> Section:
+    unreliable = sorted({c.source_id for c in selected if pack.source_of(c).reliability.level in _UNRELIABLE})
+    graded = [c for c in selected if c.reported_certainty is not None]
+    text = f"Certainty of this evidence is {certainty.level}: " + "; ".join(certainty.reasons) + "."
+    if unreliable:
+        text += f" {len(unreliable)} cited source(s) have low reliability; they are labelled and carry no conclusion alone."
+    # Cite the claims that report a rating; otherwise the best-ranked claim the grade rests on.
+    cites = tuple(refs.cite_claim(c, pack.source_of(c)) for c in (graded or selected[:1]))
+    return Section(heading="Caveat", statements=(Statement(text=text, citations=cites),))

@@ -1,0 +1,71 @@
+"""Clinical vocabulary: concepts with their synonyms and spellings, and how to find them in text.
+
+A clinician writes "ketamine bladder", a source writes "ketamine-induced cystitis": both name the concept
+`ketamine_uropathy`. Matching is whole-word and case-insensitive, longest phrase first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Concept(BaseModel):
+    """One canonical concept and the terms that name it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    kind: str = Field(pattern=r"^(drug|condition|symptom|outcome|topic|population|setting)$")
+    terms: tuple[str, ...] = Field(min_length=1)
+    scope: bool = Field(False, description="a question naming it is within KetaGuide's scope (KUD)")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """All concepts, with a compiled matcher."""
+
+    concepts: tuple[Concept, ...]
+    _by_id: dict[str, Concept] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {c.id: c for c in self.concepts})
+
+    def __contains__(self, concept_id: object) -> bool:
+        return concept_id in self._by_id
+
+    def get(self, concept_id: str) -> Concept:
+        return self._by_id[concept_id]
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        terms = sorted({t.lower() for c in self.concepts for t in c.terms}, key=len, reverse=True)
+        alternatives = "|".join(re.escape(t) for t in terms)
+        return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
+
+    @cached_property
+    def _term_owners(self) -> dict[str, tuple[str, ...]]:
+        owners: dict[str, list[str]] = {}
+        for concept in self.concepts:
+            for term in concept.terms:
+                owners.setdefault(term.lower(), []).append(concept.id)
+        return {t: tuple(ids) for t, ids in owners.items()}
+
+    def find(self, text: str) -> list[tuple[str, str]]:
+        """(matched term, concept id) pairs in reading order; a term shared by concepts yields each."""
+        hits: list[tuple[str, str]] = []
+        for match in self._pattern.finditer(text):
+            term = match.group(0).lower()
+            hits.extend((term, cid) for cid in self._term_owners[term])
+        return hits
+
+    def concepts_in(self, text: str) -> set[str]:
+        return {cid for _, cid in self.find(text)}
+
+    def expansions(self, concept_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The terms of each concept, for query expansion."""
+        return {cid: self._by_id[cid].terms for cid in concept_ids if cid in self._by_id}

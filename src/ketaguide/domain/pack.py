@@ -1,0 +1,39 @@
+"""The knowledge pack as the domain sees it: sources, claims, conflicts and vocabulary, already validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ketaguide.domain.evidence import Claim, Conflict, Source
+from ketaguide.domain.lexicon import Lexicon
+
+
+@dataclass(frozen=True)
+class KnowledgePack:
+    version: str
+    sources: dict[str, Source]
+    claims: tuple[Claim, ...]
+    conflicts: tuple[Conflict, ...]
+    lexicon: Lexicon
+    _claims_by_id: dict[str, Claim] = field(init=False, repr=False, compare=False)
+    _conflicts_by_claim: dict[str, tuple[Conflict, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_claim: dict[str, list[Conflict]] = {}
+        for conflict in self.conflicts:
+            for claim_id in conflict.claim_ids:
+                by_claim.setdefault(claim_id, []).append(conflict)
+        object.__setattr__(self, "_claims_by_id", {c.id: c for c in self.claims})
+        object.__setattr__(self, "_conflicts_by_claim", {k: tuple(v) for k, v in by_claim.items()})
+
+    def claim(self, claim_id: str) -> Claim:
+        return self._claims_by_id[claim_id]
+
+    def has_claim(self, claim_id: str) -> bool:
+        return claim_id in self._claims_by_id
+
+    def source_of(self, claim: Claim) -> Source:
+        return self.sources[claim.source_id]
+
+    def conflicts_of(self, claim_id: str) -> tuple[Conflict, ...]:
+        return self._conflicts_by_claim.get(claim_id, ())

@@ -1,0 +1,40 @@
+"""File schema of the knowledge pack. Strict (extra="forbid") so a typo in a content file fails loudly."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ketaguide.domain.evidence import Claim, Conflict, SourceKind
+from ketaguide.domain.lexicon import Concept
+from ketaguide.domain.reliability import CuratorObservations
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceEntry(_Strict):
+    id: str = Field(pattern=r"^[0-9a-z_]+$")
+    title: str
+    kind: SourceKind
+    file: str
+    origin: str = Field(description="where the document came from")
+    observations: CuratorObservations
+
+
+class SourcesFile(_Strict):
+    version: str
+    sources: list[SourceEntry]
+
+
+class ClaimsFile(_Strict):
+    source_id: str
+    claims: list[Claim]
+
+
+class ConflictsFile(_Strict):
+    conflicts: list[Conflict]
+
+
+class LexiconFile(_Strict):
+    concepts: list[Concept]

@@ -1,0 +1,69 @@
+"""Use cases over the knowledge pack itself: check, statistics, export."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ketaguide.domain.pack import KnowledgePack
+from ketaguide.knowledge.loader import inspect_pack
+
+
+def check_pack() -> list[str]:
+    """Every problem in the bundled pack; empty when it is consistent."""
+    return inspect_pack().problems
+
+
+def pack_stats(pack: KnowledgePack) -> dict[str, Any]:
+    claims = pack.claims
+    return {
+        "version": pack.version,
+        "sources": {
+            s.id: {
+                "title": s.title,
+                "kind": s.kind.value,
+                "reliability": s.reliability.level.value,
+                "score": s.reliability.score,
+                "claims": sum(1 for c in claims if c.source_id == s.id),
+            }
+            for s in pack.sources.values()
+        },
+        "claims": len(claims),
+        "claim_types": dict(Counter(c.claim_type.value for c in claims).most_common()),
+        "study_designs": dict(Counter(c.study_design.value for c in claims).most_common()),
+        "conflicts": len(pack.conflicts),
+        "factual_slips": sum(1 for c in claims if c.factual_slip),
+        "lexicon_concepts": len(pack.lexicon.concepts),
+    }
+
+
+def export_pack(pack: KnowledgePack) -> dict[str, Any]:
+    """Claims and sources as plain JSON (`ketaguide kb export --format json`)."""
+    return {
+        "version": pack.version,
+        "claims": [c.model_dump(mode="json") for c in pack.claims],
+        "sources": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "kind": s.kind.value,
+                "reliability": {
+                    "level": s.reliability.level.value,
+                    "score": s.reliability.score,
+                    "items": [i.model_dump(mode="json") for i in s.reliability.items],
+                },
+                "text": s.text,
+            }
+            for s in pack.sources.values()
+        ],
+        "conflicts": [c.model_dump(mode="json") for c in pack.conflicts],
+    }
+
+
+def locate_quote(pack_text: str, quote: str) -> list[tuple[int, int]]:
+    """Every (start, end) at which `quote` occurs verbatim: an aid for curators writing claims."""
+    spans, at = [], pack_text.find(quote)
+    while at >= 0:
+        spans.append((at, at + len(quote)))
+        at = pack_text.find(quote, at + 1)
+    return spans
