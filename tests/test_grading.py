@@ -49,7 +49,7 @@ def test_unreliable_source_is_rated_down_for_risk_of_bias() -> None:
     trusted = grade_item(item(StudyDesign.CONTROLLED_TRIAL, Level.MODERATE))
     spun = grade_item(item(StudyDesign.CONTROLLED_TRIAL, Level.VERY_LOW))
     assert trusted.level is Level.HIGH
-    assert spun.level is Level.MODERATE
+    assert spun.level is Level.LOW
     assert any("very low reliability" in r for r in spun.reasons)
 
 
@@ -88,3 +88,15 @@ def test_lamotrigine_body_is_very_low() -> None:
         item(StudyDesign.SYSTEMATIC_REVIEW, Level.MODERATE, reported_certainty=Level.VERY_LOW),
     ]
     assert grade_body(body).level is Level.VERY_LOW
+
+
+def test_body_reported_only_by_unreliable_sources_is_very_low() -> None:
+    body = [item(StudyDesign.CONTROLLED_TRIAL, Level.LOW), item(StudyDesign.OBSERVATIONAL, Level.VERY_LOW)]
+    result = grade_body(body)
+    assert result.level is Level.VERY_LOW
+    assert any("cannot carry a conclusion alone" in r for r in result.reasons)
+
+
+def test_one_reliable_source_lets_the_body_be_graded_on_its_merits() -> None:
+    body = [item(StudyDesign.CONTROLLED_TRIAL, Level.LOW), item(StudyDesign.OBSERVATIONAL, Level.MODERATE)]
+    assert grade_body(body).level is Level.LOW

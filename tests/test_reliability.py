@@ -17,7 +17,11 @@ from ketaguide.knowledge.loader import load_pack
 def observations(met: bool = False, errors: tuple[str, ...] = ()) -> CuratorObservations:
     o = Observation(met=met, detail="curator note")
     return CuratorObservations(
-        authorship=o, attribution=o, disclosure=o, currency=o, topic_mixing=Observation(met=False, detail="n/a"),
+        authorship=o,
+        attribution=o,
+        disclosure=o,
+        currency=o,
+        topic_mixing=Observation(met=False, detail="n/a"),
         factual_errors=errors,
     )
 

@@ -33,7 +33,9 @@ def check_command() -> None:
 
 
 @kb_app.command("stats")
-def stats_command(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+def stats_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
     """Sources with their reliability, and claims by type and study design."""
     stats = pack_stats(load_pack())
     if as_json:

@@ -19,7 +19,8 @@ def _reference_line(ref: dict[str, Any]) -> str:
         where = f", {ref['section']}" if ref.get("section") else ""
         return f"{ref['title']} ({ref['publisher']}{where}) {ref.get('url') or ''}".rstrip()
     return (
-        f"\u201c{ref['quote']}\u201d \u2014 {ref['source_title']} ({ref['source_id']}, chars {ref['start']}-{ref['end']}); "
+        f"\u201c{ref['quote']}\u201d \u2014 {ref['source_title']} "
+        f"({ref['source_id']}, chars {ref['start']}-{ref['end']}); "
         f"design: {ref['study_design'].replace('_', ' ')}; source reliability: {ref['source_reliability']}"
     )
 
@@ -49,9 +50,7 @@ def print_answer(answer: dict[str, Any], console: Console) -> None:
     if answer["abstained"]:
         console.print(Panel(Text(answer["explanation"]), title="No answer", border_style="yellow"))
         return
-    head = Text.assemble(
-        (answer["bottom_line"] or "", "bold"), " ", (_cites(answer["bottom_line_citations"]), "cyan")
-    )
+    head = Text.assemble((answer["bottom_line"] or "", "bold"), " ", (_cites(answer["bottom_line_citations"]), "cyan"))
     console.print(Panel(head, title=f"Bottom line \u00b7 certainty: {answer['certainty']}", border_style="green"))
     body = "\n".join(
         f"### {s['heading']}\n" + "\n".join(f"- {t['text']} {_cites(t['citations'])}" for t in s["statements"])

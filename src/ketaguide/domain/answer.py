@@ -7,6 +7,7 @@ about that drug, and a question that names nothing in KetaGuide's scope gets an 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -17,6 +18,7 @@ from ketaguide.domain.evidence import Claim, ClaimType, Conflict, Level, StudyDe
 from ketaguide.domain.grading import CertaintyAssessment, EvidenceItem, grade_body
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.ports import Hit
+from ketaguide.domain.text import tokens
 
 MAX_CLAIMS = 12
 # A claim scoring under this fraction of the best relevant claim's BM25 score is too weakly related to cite.
@@ -69,7 +71,9 @@ def compose_answer(question: str, hits: Sequence[Hit], pack: KnowledgePack) -> A
     """Select relevant claims, grade them, and lay them out in sections; abstain when nothing answers."""
     focus = QuestionFocus.of(question, pack)
     if not focus.in_scope:
-        return _abstain(question, "The question names nothing within KetaGuide's scope (ketamine and its use disorder).")
+        return _abstain(
+            question, "The question names nothing within KetaGuide's scope (ketamine and its use disorder)."
+        )
     selected = select_claims(hits, focus, pack)
     if not selected:
         return _abstain(question, focus.no_evidence_message())
@@ -86,6 +90,7 @@ class QuestionFocus(BaseModel):
     focus: frozenset[str]  # conditions, symptoms, outcomes: claims must touch one if any are named
     topics: frozenset[str]
     in_scope: bool
+    unknown: frozenset[str] = frozenset()  # question words found nowhere in the pack
 
     @classmethod
     def of(cls, question: str, pack: KnowledgePack) -> QuestionFocus:
@@ -93,15 +98,25 @@ class QuestionFocus(BaseModel):
         kinds = {c: pack.lexicon.get(c).kind for c in concepts}
         drugs = frozenset(c for c in concepts if kinds[c] == "drug" and c not in _SUBJECT_CONCEPTS)
         focus = frozenset(c for c in concepts if kinds[c] in _FOCUS_KINDS)
-        topics = frozenset(c for c in concepts if kinds[c] == "topic")
+        topics = frozenset(c for c in concepts if kinds[c] == "topic") | _asked_topics(question)
         scoped = any(pack.lexicon.get(c).scope for c in concepts)
-        # A drug question with a clinical focus ("lamotrigine for craving") is in scope if the pack covers the drug.
-        in_scope = scoped or bool(drugs and (focus or topics))
-        return cls(concepts=concepts, drugs=drugs, focus=focus, topics=topics, in_scope=in_scope)
+        unknown = frozenset(t for t in tokens(question) if not pack.knows_word(t))
+        # A question that names a drug but not ketamine is in scope only if every word of it is known to the pack:
+        # "how does lamotrigine work" is, "does lamotrigine treat epilepsy" is not.
+        in_scope = scoped or bool((drugs or focus) and not unknown)
+        return cls(concepts=concepts, drugs=drugs, focus=focus, topics=topics, in_scope=in_scope, unknown=unknown)
 
     def no_evidence_message(self) -> str:
         named = ", ".join(sorted(self.drugs | self.focus)) or "this question"
         return f"The knowledge pack has no evidence that answers this question (on {named}). Nothing is inferred."
+
+
+_HOW_IT_WORKS = re.compile(r"\bhow (?:does|do|might|could|would) .{1,60}\bwork", re.IGNORECASE)
+
+
+def _asked_topics(question: str) -> frozenset[str]:
+    """Topics a question asks by its shape rather than its words ("how does X work" asks for a mechanism)."""
+    return frozenset({"mechanism"}) if _HOW_IT_WORKS.search(question) else frozenset()
 
 
 def claim_concepts(claim: Claim, pack: KnowledgePack) -> set[str]:
@@ -113,10 +128,35 @@ def claim_concepts(claim: Claim, pack: KnowledgePack) -> set[str]:
     return concepts
 
 
+def _about_other_condition(claim: Claim, focus: QuestionFocus, pack: KnowledgePack) -> bool:
+    """True when the claim's condition names a substance or disorder the question does not (opioid withdrawal
+    is not ketamine withdrawal)."""
+    named = pack.lexicon.concepts_in(claim.about.condition or "")
+    others = {c for c in named if _is_other_substance(c, pack)}
+    return bool(others - focus.concepts)
+
+
+def _is_other_substance(concept_id: str, pack: KnowledgePack) -> bool:
+    concept = pack.lexicon.get(concept_id)
+    if concept.scope:
+        return False
+    return concept.kind == "drug" or concept_id.endswith("_use_disorder")
+
+
+def _drugs_of(claim: Claim, concepts: set[str], pack: KnowledgePack) -> set[str]:
+    """Drugs a claim speaks about. For mechanism claims only the intervention and condition count: a list of
+    receptor antagonists that merely names a drug says nothing of its clinical use."""
+    if claim.claim_type is not ClaimType.MECHANISM:
+        return concepts
+    named = pack.lexicon.concepts_in(claim.about.condition or "")
+    return named | ({claim.about.intervention} if claim.about.intervention else set())
+
+
 def _relevant(claim: Claim, focus: QuestionFocus, pack: KnowledgePack) -> bool:
     concepts = claim_concepts(claim, pack)
-    if focus.drugs and not (focus.drugs & ({claim.about.intervention} if claim.about.intervention else set())):
-        # Only the claim's own intervention counts: a list that merely mentions a drug does not answer for it.
+    if _about_other_condition(claim, focus, pack):
+        return False
+    if focus.drugs and not focus.drugs & _drugs_of(claim, concepts, pack):
         return False
     if focus.focus and not focus.focus & concepts:
         return False
@@ -133,7 +173,16 @@ def select_claims(hits: Sequence[Hit], focus: QuestionFocus, pack: KnowledgePack
     if not relevant:
         return []
     floor = relevant[0][0].score * MIN_RELATIVE_SCORE
-    return [c for h, c in relevant if h.score >= floor][:MAX_CLAIMS]
+    kept: list[Claim] = []
+    for hit, claim in relevant:
+        if hit.score >= floor and not any(_overlaps(claim, k) for k in kept):
+            kept.append(claim)
+    return kept[:MAX_CLAIMS]
+
+
+def _overlaps(a: Claim, b: Claim) -> bool:
+    """Two claims quoting overlapping text of one source say the same thing; cite it once."""
+    return a.source_id == b.source_id and a.start < b.end and b.start < a.end
 
 
 def _abstain(question: str, why: str) -> Answer:
@@ -146,19 +195,55 @@ def evidence_item(claim: Claim, pack: KnowledgePack) -> EvidenceItem:
         source_reliability=pack.source_of(claim).reliability.level,
         mechanistic=claim.claim_type is ClaimType.MECHANISM,
         reported_certainty=claim.reported_certainty,
-        label=claim.id,
+        label=pack.source_of(claim).kind.value,
     )
 
 
+def _reported_ratings(selected: list[Claim], pack: KnowledgePack) -> list[EvidenceItem]:
+    """Ratings a source reports for the same body of evidence (same intervention or same cited study) as the
+    selected claims, even if retrieval did not find the rating itself.
+
+    A systematic review's GRADE verdict applies to its whole body of evidence, so it caps the certainty of any
+    answer drawn from that body, whichever sentences retrieval happened to find.
+    """
+    bodies = {(c.source_id, c.about.intervention) for c in selected if c.about.intervention}
+    bodies |= {(c.source_id, f"ref {r}") for c in selected for r in c.refs}
+
+    def same_body(rated: Claim) -> bool:
+        keys = {(rated.source_id, rated.about.intervention), *((rated.source_id, f"ref {r}") for r in rated.refs)}
+        return bool(keys & bodies)
+
+    rated = [c for c in pack.claims if c.reported_certainty and c not in selected and same_body(c)]
+    return [evidence_item(c, pack) for c in rated]
+
+
 def evidence_profile(claims: Iterable[Claim]) -> str:
-    """What the evidence consists of, e.g. '1 case report, 1 systematic review, animal studies; no controlled trials'."""
-    studies: dict[StudyDesign, set[str]] = {}
+    """What the evidence consists of.
+
+    For example '1 systematic review, 1 case report, animal studies; no controlled trials'. Claims that rest on the
+    same study (same source and reference numbers) count once.
+    """
+    by_design: dict[StudyDesign, list[Claim]] = {}
     for claim in claims:
-        studies.setdefault(claim.study_design, set()).add(claim.study_key)
-    counts = Counter({design: len(keys) for design, keys in studies.items()})
+        by_design.setdefault(claim.study_design, []).append(claim)
+    counts = Counter({design: len(_studies(group)) for design, group in by_design.items()})
+    # Expert prose and unstated designs read alike to a clinician: statements with no study behind them.
+    counts[StudyDesign.UNSTATED] += counts.pop(StudyDesign.NARRATIVE_EXPERT, 0)
     parts = [_count_label(design, counts[design]) for design in _PROFILE_ORDER if counts[design]]
     trials = "" if counts[StudyDesign.CONTROLLED_TRIAL] else "; no controlled trials"
     return (", ".join(parts) or "no studies") + trials
+
+
+def _studies(claims: list[Claim]) -> set[str]:
+    """Distinct studies behind claims of one design.
+
+    A claim citing a single reference number names its study; a claim citing several (a summary sentence) adds
+    a study only when no single-reference claim of that design exists; a claim without references is its own.
+    """
+    single = {f"{c.source_id}#{c.refs[0]}" for c in claims if len(c.refs) == 1}
+    multi = {c.study_key for c in claims if len(c.refs) > 1}
+    unreferenced = {c.study_key for c in claims if not c.refs}
+    return (single or multi) | unreferenced
 
 
 _PROFILE_ORDER = (
@@ -168,7 +253,6 @@ _PROFILE_ORDER = (
     StudyDesign.CASE_SERIES,
     StudyDesign.CASE_REPORT,
     StudyDesign.ANIMAL_PRECLINICAL,
-    StudyDesign.NARRATIVE_EXPERT,
     StudyDesign.UNSTATED,
 )
 
@@ -176,15 +260,15 @@ _PROFILE_ORDER = (
 def _count_label(design: StudyDesign, n: int) -> str:
     if design is StudyDesign.ANIMAL_PRECLINICAL:
         return "animal studies"
-    if design in (StudyDesign.NARRATIVE_EXPERT, StudyDesign.UNSTATED):
+    if design is StudyDesign.UNSTATED:
         return f"{n} statement{'s' if n > 1 else ''} with no study named"
     return f"{n} {design.label}{'s' if n > 1 else ''}"
 
 
 def _build(question: str, selected: list[Claim], focus: QuestionFocus, pack: KnowledgePack) -> Answer:
     refs = ReferenceList()
-    certainty = grade_body([evidence_item(c, pack) for c in selected])
-    anchor = _anchor(selected, pack)
+    certainty = grade_body([*(evidence_item(c, pack) for c in selected), *_reported_ratings(selected, pack)])
+    anchor = _anchor(question, focus, selected, pack)
     bottom_line, bottom_cites = _bottom_line(anchor, selected, certainty, refs, pack)
     sections = [*_claim_sections(selected, refs, pack), *_conflict_sections(selected, refs, pack)]
     sections.append(_caveat(selected, certainty, refs, pack))
@@ -201,14 +285,36 @@ def _build(question: str, selected: list[Claim], focus: QuestionFocus, pack: Kno
     )
 
 
-def _anchor(selected: list[Claim], pack: KnowledgePack) -> Claim | None:
-    """The best-ranked claim from a source reliable enough to carry a conclusion, if any."""
+def _anchor(question: str, focus: QuestionFocus, selected: list[Claim], pack: KnowledgePack) -> Claim | None:
+    """The claim that best answers the question, from a source reliable enough to carry a conclusion.
+
+    Preference: claims of the type the question asks for ("how does it work": mechanism), then claims that state
+    findings or harms over background (mechanism, limitations), then the share
+    of the question's words the claim covers, then retrieval rank.
+    """
     reliable = [c for c in selected if pack.source_of(c).reliability.level not in _UNRELIABLE]
-    return reliable[0] if reliable else None
+    if not reliable:
+        return None
+    asked = set(tokens(question))
+
+    wanted = set().union(*(_TOPIC_CLAIM_TYPES.get(t, set()) for t in focus.topics))
+
+    def preference(ranked: tuple[int, Claim]) -> tuple[int, int, int, int]:
+        rank, claim = ranked
+        covered = len(asked & set(tokens(f"{claim.statement} {claim.quote}")))
+        return (int(claim.claim_type in wanted), int(claim.claim_type not in _BACKGROUND), covered, -rank)
+
+    return max(enumerate(reliable), key=preference)[1]
+
+
+_BACKGROUND = frozenset({ClaimType.MECHANISM, ClaimType.EVIDENCE_LIMITATION})
 
 
 def _bottom_line(
-    anchor: Claim | None, selected: list[Claim], certainty: CertaintyAssessment, refs: ReferenceList,
+    anchor: Claim | None,
+    selected: list[Claim],
+    certainty: CertaintyAssessment,
+    refs: ReferenceList,
     pack: KnowledgePack,
 ) -> tuple[str, tuple[int, ...]]:
     profile = evidence_profile(selected)
@@ -287,7 +393,10 @@ def _conflict_statement(conflict: Conflict, refs: ReferenceList, pack: Knowledge
         levels = sorted({str(pack.source_of(pack.claim(cid)).reliability.level) for cid in side.claims})
         parts.append(f"{side.position} (source reliability: {', '.join(levels)})")
         cites += numbers
-    return Statement(text=f"Sources conflict on {conflict.topic.lower()}: " + "; versus: ".join(parts) + ".", citations=tuple(cites))
+    return Statement(
+        text=f"Sources conflict on {conflict.topic.lower()}: " + "; versus: ".join(parts) + ".",
+        citations=tuple(cites),
+    )
 
 
 def _caveat(selected: list[Claim], certainty: CertaintyAssessment, refs: ReferenceList, pack: KnowledgePack) -> Section:
@@ -295,7 +404,9 @@ def _caveat(selected: list[Claim], certainty: CertaintyAssessment, refs: Referen
     graded = [c for c in selected if c.reported_certainty is not None]
     text = f"Certainty of this evidence is {certainty.level}: " + "; ".join(certainty.reasons) + "."
     if unreliable:
-        text += f" {len(unreliable)} cited source(s) have low reliability; they are labelled and carry no conclusion alone."
+        text += (
+            f" {len(unreliable)} cited source(s) have low reliability; they are labelled and carry no conclusion alone."
+        )
     # Cite the claims that report a rating; otherwise the best-ranked claim the grade rests on.
     cites = tuple(refs.cite_claim(c, pack.source_of(c)) for c in (graded or selected[:1]))
     return Section(heading="Caveat", statements=(Statement(text=text, citations=cites),))

@@ -1,10 +1,10 @@
 """KetaGuide's exception tree. Adapters map these to exit codes or HTTP statuses in one place each.
 
-    KetaGuideError
-    ├── KnowledgePackError      the bundled content is invalid (a release defect, never user input)
-    ├── InputError              user input is invalid; names the field and the problem
-    │   └── IntakeError         a patient intake failed validation
-    └── DatasetError            a benchmark dataset file is malformed; names the file and line
+KetaGuideError
+├── KnowledgePackError      the bundled content is invalid (a release defect, never user input)
+├── InputError              user input is invalid; names the field and the problem
+│   └── IntakeError         a patient intake failed validation
+└── DatasetError            a benchmark dataset file is malformed; names the file and line
 """
 
 from __future__ import annotations

@@ -52,7 +52,11 @@ class StudyDesign(StrEnum):
 
     @property
     def is_human_clinical(self) -> bool:
-        return self not in (StudyDesign.ANIMAL_PRECLINICAL, StudyDesign.NARRATIVE_EXPERT, StudyDesign.UNSTATED)
+        return self not in (
+            StudyDesign.ANIMAL_PRECLINICAL,
+            StudyDesign.NARRATIVE_EXPERT,
+            StudyDesign.UNSTATED,
+        )
 
 
 _DESIGN_LABELS = {
@@ -137,6 +141,9 @@ class Claim(BaseModel):
     reported_certainty: Level | None = Field(None, description="a GRADE rating the source itself reports")
     factual_slip: str | None = Field(None, description="curator's note when the quote contains a factual error")
     keywords: tuple[str, ...] = Field(default=(), description="extra index terms the quote implies")
+    study: str | None = Field(
+        None, description="names the study when the source reports one across several sentences without a reference"
+    )
 
     @model_validator(mode="after")
     def _offsets_span_quote(self) -> Claim:
@@ -147,6 +154,8 @@ class Claim(BaseModel):
     @property
     def study_key(self) -> str:
         """Identifies the underlying study, so several claims about one case report count once."""
+        if self.study:
+            return f"{self.source_id}#{self.study}"
         if self.refs:
             return f"{self.source_id}#{','.join(map(str, self.refs))}"
         return self.id

@@ -4,10 +4,11 @@ Follows docs/evidence-methods.md s.2:
 - Starting level from design: randomised/controlled trials start high; observational studies start low; case
   reports and case series are very low (BJSM GRADE table); animal and mechanistic work starts low and is rated
   down for indirectness (Hooijmans 2018); statements with no named study are expert opinion (OCEBM level 5).
-- Rated down: risk of bias (here: the reporting source has low reliability), indirectness (animal models,
-  mechanistic reasoning), imprecision (a single case).
+- Rated down: risk of bias (here: the reporting source has low reliability, -1, or very low, -2), indirectness
+  (animal models, mechanistic reasoning), imprecision (a single case).
+- Evidence reported only by low-reliability sources is very low: such sources never carry a conclusion alone.
 - A rating the source itself reports (a systematic review's GRADE verdict) is recorded and caps the level.
-- A body of evidence takes the level of its best item, capped by any reported rating, never above.
+- A body of evidence takes the level of its best item from a reliable source, capped by any reported rating.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ _START = {
     StudyDesign.NARRATIVE_EXPERT: (Level.VERY_LOW, "narrative or expert statement: no study behind it"),
     StudyDesign.UNSTATED: (Level.VERY_LOW, "no study named: expert opinion at best"),
 }
+
+
+_UNRELIABLE = (Level.LOW, Level.VERY_LOW)
 
 
 class EvidenceItem(BaseModel):
@@ -82,9 +86,11 @@ def grade_item(item: EvidenceItem) -> CertaintyAssessment:
 
 def _downgrades(item: EvidenceItem) -> list[Judgement]:
     out = []
-    if item.source_reliability in (Level.LOW, Level.VERY_LOW):
+    if item.source_reliability in _UNRELIABLE:
+        # Very serious limitations (GRADE: -2) when the reporting source itself is very unreliable.
+        change = -2 if item.source_reliability is Level.VERY_LOW else -1
         reason = f"reported by a source of {item.source_reliability} reliability"
-        out.append(Judgement(domain="risk of bias", change=-1, reason=reason))
+        out.append(Judgement(domain="risk of bias", change=change, reason=reason))
     if item.design is StudyDesign.ANIMAL_PRECLINICAL:
         out.append(Judgement(domain="indirectness", change=-1, reason="animal model; patients may respond differently"))
     elif item.mechanistic:
@@ -102,9 +108,12 @@ def grade_body(items: Sequence[EvidenceItem]) -> CertaintyAssessment:
     """Certainty of a body of evidence: the best item's level, capped by any reported rating."""
     if not items:
         return CertaintyAssessment(
-            level=Level.VERY_LOW, judgements=(Judgement(domain="no evidence", change=0, reason="nothing found"),)
+            level=Level.VERY_LOW,
+            judgements=(Judgement(domain="no evidence", change=0, reason="nothing found"),),
         )
-    graded = [(item, grade_item(item)) for item in items]
+    # Unreliable sources never carry a conclusion alone: only items from reliable sources can set the level.
+    reliable = [i for i in items if i.source_reliability not in _UNRELIABLE]
+    graded = [(item, grade_item(item)) for item in (reliable or items)]
     best_item, best = max(graded, key=lambda pair: pair[1].level.rank)
     label = f" ({best_item.label})" if best_item.label else ""
     judgements = [Judgement(domain="best evidence", change=0, reason=f"{best_item.design.label}{label}: {best.level}")]
@@ -115,6 +124,10 @@ def grade_body(items: Sequence[EvidenceItem]) -> CertaintyAssessment:
         cap = min(reported, key=lambda lvl: lvl.rank)
         judgements.append(_reported(cap))
         level = min(level, cap, key=lambda lvl: lvl.rank)
+    if all(i.source_reliability in _UNRELIABLE for i in items):
+        reason = "only sources of low reliability report this evidence; they cannot carry a conclusion alone"
+        judgements.append(Judgement(domain="source reliability", change=0, reason=reason))
+        level = Level.VERY_LOW
     if not any(i.design is StudyDesign.CONTROLLED_TRIAL for i in items):
         judgements.append(Judgement(domain="design", change=0, reason="no controlled trials among the evidence"))
     return CertaintyAssessment(level=level, judgements=tuple(judgements))

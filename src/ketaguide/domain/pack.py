@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ketaguide.domain.evidence import Claim, Conflict, Source
 from ketaguide.domain.lexicon import Lexicon
+from ketaguide.domain.text import tokens
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class KnowledgePack:
     lexicon: Lexicon
     _claims_by_id: dict[str, Claim] = field(init=False, repr=False, compare=False)
     _conflicts_by_claim: dict[str, tuple[Conflict, ...]] = field(init=False, repr=False, compare=False)
+    _vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_claim: dict[str, list[Conflict]] = {}
@@ -25,6 +27,9 @@ class KnowledgePack:
                 by_claim.setdefault(claim_id, []).append(conflict)
         object.__setattr__(self, "_claims_by_id", {c.id: c for c in self.claims})
         object.__setattr__(self, "_conflicts_by_claim", {k: tuple(v) for k, v in by_claim.items()})
+        words = {t for s in self.sources.values() for t in tokens(s.text)}
+        words |= {t for c in self.lexicon.concepts for term in c.terms for t in tokens(term)}
+        object.__setattr__(self, "_vocabulary", frozenset(words))
 
     def claim(self, claim_id: str) -> Claim:
         return self._claims_by_id[claim_id]
@@ -37,3 +42,7 @@ class KnowledgePack:
 
     def conflicts_of(self, claim_id: str) -> tuple[Conflict, ...]:
         return self._conflicts_by_claim.get(claim_id, ())
+
+    def knows_word(self, word: str) -> bool:
+        """Whether a word (or its singular/plural) occurs in any source or lexicon term."""
+        return any(w in self._vocabulary for w in (word, word.removesuffix("s"), f"{word}s"))

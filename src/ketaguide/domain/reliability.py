@@ -85,7 +85,12 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 
 def assess_source(text: str, observations: CuratorObservations) -> ReliabilityAssessment:
     """Score a document on every item and map the total to a reliability level."""
-    items = (*_jama_items(observations), *_discern_items(text), *_ebm_items(text), *_red_flags(text, observations))
+    items = (
+        *_jama_items(observations),
+        *_discern_items(text),
+        *_ebm_items(text),
+        *_red_flags(text, observations),
+    )
     score = sum(item.points for item in items)
     level = next((lvl for floor, lvl in _THRESHOLDS if score >= floor), Level.VERY_LOW)
     return ReliabilityAssessment(level=level, score=score, items=items)
@@ -116,7 +121,13 @@ def _ebm_items(text: str) -> tuple[ReliabilityItem, ...]:
     designs = _distinct(_DESIGNS, text)
     grades = sorted({m.group(0) for m in _GRADING.finditer(text)})
     return (
-        _item("EBM reporting", "names the study designs behind statements", len(designs) >= 2, _found(designs), 1),
+        _item(
+            "EBM reporting",
+            "names the study designs behind statements",
+            len(designs) >= 2,
+            _found(designs),
+            1,
+        ),
         _item("EBM reporting", "grades the certainty of evidence", bool(grades), _found(grades), 1),
     )
 
@@ -132,7 +143,11 @@ def _red_flags(text: str, obs: CuratorObservations) -> tuple[ReliabilityItem, ..
         _flag("incoherent topic mixing", obs.topic_mixing.met, obs.topic_mixing.detail),
         _flag("dangling reference numbers", dangling is not None, dangling or "none"),
         _flag("unattributed statistics", bool(unattributed), "; ".join(unattributed) or "none"),
-        _flag("factual errors noted by the curator", bool(obs.factual_errors), "; ".join(obs.factual_errors) or "none"),
+        _flag(
+            "factual errors noted by the curator",
+            bool(obs.factual_errors),
+            "; ".join(obs.factual_errors) or "none",
+        ),
     )
 
 

@@ -133,7 +133,11 @@ def _check_claim(claim: Claim, found: PackInspection) -> list[str]:
 
 
 def _sources_with_refs(found: PackInspection) -> set[str]:
-    return {e.id for e in found.entries if e.observations.attribution.met or "reference" in e.observations.attribution.detail}
+    return {
+        e.id
+        for e in found.entries
+        if e.observations.attribution.met or "reference" in e.observations.attribution.detail
+    }
 
 
 def build_pack(found: PackInspection) -> KnowledgePack:

@@ -15,7 +15,8 @@ CLAIM_FIELD_WEIGHTS = {"statement": 1.0, "quote": 1.0, "about": 0.5}
 
 def claim_document(claim: Claim, pack: KnowledgePack) -> IndexedDocument:
     about = claim.about
-    concept_terms = pack.lexicon.get(about.intervention).terms if about.intervention in pack.lexicon else ()
+    intervention = about.intervention
+    concept_terms = pack.lexicon.get(intervention).terms if intervention and intervention in pack.lexicon else ()
     about_text = " ".join(
         filter(None, [about.condition, about.outcome, about.phase.replace("_", " "), *concept_terms, *claim.keywords])
     )

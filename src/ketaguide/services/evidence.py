@@ -54,7 +54,10 @@ def answer_contract(answer: Answer, retriever: str) -> dict[str, Any]:
         "bottom_line": answer.bottom_line,
         "bottom_line_citations": list(answer.bottom_line_citations),
         "sections": [
-            {"heading": s.heading, "statements": [{"text": t.text, "citations": list(t.citations)} for t in s.statements]}
+            {
+                "heading": s.heading,
+                "statements": [{"text": t.text, "citations": list(t.citations)} for t in s.statements],
+            }
             for s in answer.sections
         ],
         "references": [reference_contract(r) for r in answer.references],
