@@ -18,11 +18,13 @@ from ketaguide.domain.evidence import Claim, ClaimType, Conflict, Level, StudyDe
 from ketaguide.domain.grading import CertaintyAssessment, EvidenceItem, grade_body
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.ports import Hit
-from ketaguide.domain.text import tokens
+from ketaguide.domain.text import QUESTION_FILLER, stem, tokens
 
 MAX_CLAIMS = 12
 # A claim scoring under this fraction of the best relevant claim's BM25 score is too weakly related to cite.
-MIN_RELATIVE_SCORE = 0.3
+MIN_RELATIVE_SCORE = 0.25
+# Share of the question's concepts (weight 2) and other content words (weight 1) a bottom-line claim must cover.
+MIN_ANCHOR_COVERAGE = 0.7
 _SUBJECT_CONCEPTS = frozenset({"ketamine", "esketamine"})
 _FOCUS_KINDS = frozenset({"condition", "symptom", "outcome", "population", "setting"})
 _TOPIC_CLAIM_TYPES = {
@@ -32,6 +34,7 @@ _TOPIC_CLAIM_TYPES = {
     "signs": {ClaimType.DIAGNOSIS_SIGNS},
     "epidemiology": {ClaimType.EPIDEMIOLOGY},
     "evidence_quality": {ClaimType.EVIDENCE_LIMITATION, ClaimType.EFFICACY},
+    "pharmacotherapy": {ClaimType.EFFICACY},
 }
 _UNRELIABLE = (Level.LOW, Level.VERY_LOW)
 
@@ -74,6 +77,13 @@ def compose_answer(question: str, hits: Sequence[Hit], pack: KnowledgePack) -> A
         return _abstain(
             question, "The question names nothing within KetaGuide's scope (ketamine and its use disorder)."
         )
+    if focus.unknown_subject:
+        words = ", ".join(f"'{w}'" for w in sorted(focus.unknown))
+        return _abstain(
+            question,
+            f"The question uses words the knowledge pack does not contain ({words}); KetaGuide answers only from its "
+            "evidence and does not guess what they refer to. Rephrase without them if they are not the subject.",
+        )
     selected = select_claims(hits, focus, pack)
     if not selected:
         return _abstain(question, focus.no_evidence_message())
@@ -91,6 +101,21 @@ class QuestionFocus(BaseModel):
     topics: frozenset[str]
     in_scope: bool
     unknown: frozenset[str] = frozenset()  # question words found nowhere in the pack
+    leftover: frozenset[str] = frozenset()  # stems of content words that name no concept
+
+    @property
+    def unknown_subject(self) -> bool:
+        """The question's only named treatment is a word the pack has never seen ("is semaglutide helpful")."""
+        return bool(self.unknown) and not self.drugs
+
+    def coverage(self, claim: Claim, pack: KnowledgePack) -> float:
+        """Share of the question a claim speaks to: concepts weigh twice as much as other content words."""
+        concepts = claim_concepts(claim, pack) | _implied_topics(claim, pack)
+        words = {stem(t) for t in tokens(f"{claim.statement} {claim.quote}")}
+        asked = self.concepts | self.topics
+        total = 2 * len(asked) + len(self.leftover)
+        covered = 2 * len(asked & concepts) + len(self.leftover & words)
+        return covered / total if total else 0.0
 
     @classmethod
     def of(cls, question: str, pack: KnowledgePack) -> QuestionFocus:
@@ -100,11 +125,20 @@ class QuestionFocus(BaseModel):
         focus = frozenset(c for c in concepts if kinds[c] in _FOCUS_KINDS)
         topics = frozenset(c for c in concepts if kinds[c] == "topic") | _asked_topics(question)
         scoped = any(pack.lexicon.get(c).scope for c in concepts)
+        leftover = frozenset(stem(t) for t in tokens(pack.lexicon.strip_terms(question)) if t not in QUESTION_FILLER)
         unknown = frozenset(t for t in tokens(question) if not pack.knows_word(t))
         # A question that names a drug but not ketamine is in scope only if every word of it is known to the pack:
         # "how does lamotrigine work" is, "does lamotrigine treat epilepsy" is not.
         in_scope = scoped or bool((drugs or focus) and not unknown)
-        return cls(concepts=concepts, drugs=drugs, focus=focus, topics=topics, in_scope=in_scope, unknown=unknown)
+        return cls(
+            concepts=concepts,
+            drugs=drugs,
+            focus=focus,
+            topics=topics,
+            in_scope=in_scope,
+            unknown=unknown,
+            leftover=leftover,
+        )
 
     def no_evidence_message(self) -> str:
         named = ", ".join(sorted(self.drugs | self.focus)) or "this question"
@@ -117,6 +151,15 @@ _HOW_IT_WORKS = re.compile(r"\bhow (?:does|do|might|could|would) .{1,60}\bwork",
 def _asked_topics(question: str) -> frozenset[str]:
     """Topics a question asks by its shape rather than its words ("how does X work" asks for a mechanism)."""
     return frozenset({"mechanism"}) if _HOW_IT_WORKS.search(question) else frozenset()
+
+
+def _implied_topics(claim: Claim, pack: KnowledgePack) -> set[str]:
+    """Topics a claim answers by its type (a mechanism claim answers "how does it work")."""
+    topics = {t for t, types in _TOPIC_CLAIM_TYPES.items() if claim.claim_type in types}
+    intervention = claim.about.intervention
+    if intervention and intervention not in _SUBJECT_CONCEPTS and pack.lexicon.get(intervention).kind == "drug":
+        topics.add("pharmacotherapy")
+    return topics
 
 
 def claim_concepts(claim: Claim, pack: KnowledgePack) -> set[str]:
@@ -167,12 +210,14 @@ def _relevant(claim: Claim, focus: QuestionFocus, pack: KnowledgePack) -> bool:
 
 
 def select_claims(hits: Sequence[Hit], focus: QuestionFocus, pack: KnowledgePack) -> list[Claim]:
-    """Relevant claims in rank order, without the weakly related tail."""
+    """Relevant claims, those of the asked topic first, then by rank, without the weakly related tail."""
     relevant = [(h, pack.claim(h.doc_id)) for h in hits if pack.has_claim(h.doc_id)]
     relevant = [(h, c) for h, c in relevant if _relevant(c, focus, pack)]
     if not relevant:
         return []
     floor = relevant[0][0].score * MIN_RELATIVE_SCORE
+    # "Is there a medication for ..." asks for drug claims even where the words of the question rank others higher.
+    relevant.sort(key=lambda pair: not focus.topics & _implied_topics(pair[1], pack))
     kept: list[Claim] = []
     for hit, claim in relevant:
         if hit.score >= floor and not any(_overlaps(claim, k) for k in kept):
@@ -199,7 +244,7 @@ def evidence_item(claim: Claim, pack: KnowledgePack) -> EvidenceItem:
     )
 
 
-def _reported_ratings(selected: list[Claim], pack: KnowledgePack) -> list[EvidenceItem]:
+def _reported_ratings(selected: list[Claim], pack: KnowledgePack) -> list[Claim]:
     """Ratings a source reports for the same body of evidence (same intervention or same cited study) as the
     selected claims, even if retrieval did not find the rating itself.
 
@@ -213,8 +258,7 @@ def _reported_ratings(selected: list[Claim], pack: KnowledgePack) -> list[Eviden
         keys = {(rated.source_id, rated.about.intervention), *((rated.source_id, f"ref {r}") for r in rated.refs)}
         return bool(keys & bodies)
 
-    rated = [c for c in pack.claims if c.reported_certainty and c not in selected and same_body(c)]
-    return [evidence_item(c, pack) for c in rated]
+    return [c for c in pack.claims if c.reported_certainty and c not in selected and same_body(c)]
 
 
 def evidence_profile(claims: Iterable[Claim]) -> str:
@@ -265,13 +309,18 @@ def _count_label(design: StudyDesign, n: int) -> str:
     return f"{n} {design.label}{'s' if n > 1 else ''}"
 
 
+def _unreliable(claim: Claim, pack: KnowledgePack) -> bool:
+    return pack.source_of(claim).reliability.level in _UNRELIABLE
+
+
 def _build(question: str, selected: list[Claim], focus: QuestionFocus, pack: KnowledgePack) -> Answer:
     refs = ReferenceList()
-    certainty = grade_body([*(evidence_item(c, pack) for c in selected), *_reported_ratings(selected, pack)])
-    anchor = _anchor(question, focus, selected, pack)
+    ratings = _reported_ratings(selected, pack)
+    certainty = grade_body([evidence_item(c, pack) for c in [*selected, *ratings]])
+    anchor = _anchor(focus, selected, pack)
     bottom_line, bottom_cites = _bottom_line(anchor, selected, certainty, refs, pack)
     sections = [*_claim_sections(selected, refs, pack), *_conflict_sections(selected, refs, pack)]
-    sections.append(_caveat(selected, certainty, refs, pack))
+    sections.append(_caveat([*selected, *ratings], certainty, refs, pack))
     return Answer(
         question=question,
         abstained=False,
@@ -285,26 +334,26 @@ def _build(question: str, selected: list[Claim], focus: QuestionFocus, pack: Kno
     )
 
 
-def _anchor(question: str, focus: QuestionFocus, selected: list[Claim], pack: KnowledgePack) -> Claim | None:
+def _anchor(focus: QuestionFocus, selected: list[Claim], pack: KnowledgePack) -> Claim | None:
     """The claim that best answers the question, from a source reliable enough to carry a conclusion.
 
-    Preference: claims of the type the question asks for ("how does it work": mechanism), then claims that state
-    findings or harms over background (mechanism, limitations), then the share
-    of the question's words the claim covers, then retrieval rank.
+    A claim must speak to most of the question (MIN_ANCHOR_COVERAGE) to carry the bottom line: a reliable claim
+    on a neighbouring point is shown in its section but does not answer. Preference: claims of the type asked for
+    ("how does it work": mechanism), then findings or harms over background (mechanism, limitations), then
+    coverage of the question, then retrieval rank.
     """
-    reliable = [c for c in selected if pack.source_of(c).reliability.level not in _UNRELIABLE]
-    if not reliable:
+    reliable = [c for c in selected if not _unreliable(c, pack)]
+    answering = [c for c in reliable if focus.coverage(c, pack) >= MIN_ANCHOR_COVERAGE]
+    if not answering:
         return None
-    asked = set(tokens(question))
-
     wanted = set().union(*(_TOPIC_CLAIM_TYPES.get(t, set()) for t in focus.topics))
 
-    def preference(ranked: tuple[int, Claim]) -> tuple[int, int, int, int]:
+    def preference(ranked: tuple[int, Claim]) -> tuple[int, int, float, int]:
         rank, claim = ranked
-        covered = len(asked & set(tokens(f"{claim.statement} {claim.quote}")))
-        return (int(claim.claim_type in wanted), int(claim.claim_type not in _BACKGROUND), covered, -rank)
+        typed = int(claim.claim_type in wanted)
+        return (typed, int(claim.claim_type not in _BACKGROUND), focus.coverage(claim, pack), -rank)
 
-    return max(enumerate(reliable), key=preference)[1]
+    return max(enumerate(answering), key=preference)[1]
 
 
 _BACKGROUND = frozenset({ClaimType.MECHANISM, ClaimType.EVIDENCE_LIMITATION})
@@ -319,11 +368,15 @@ def _bottom_line(
 ) -> tuple[str, tuple[int, ...]]:
     profile = evidence_profile(selected)
     if anchor is None:
-        kinds = sorted({pack.source_of(c).kind.value for c in selected})
+        kinds = {pack.source_of(c).kind.value for c in selected}
+        unreliable = sorted({pack.source_of(c).kind.value for c in selected if _unreliable(c, pack)})
+        if len(unreliable) == len(kinds):
+            held = f"only sources of low reliability address it ({', '.join(unreliable)})"
+        else:
+            held = "what the knowledge pack holds on neighbouring points is shown below"
         text = (
-            "No reliable source in the knowledge pack answers this; only sources of low reliability address it "
-            f"({', '.join(kinds)}), so no conclusion is drawn. Their statements are shown below, labelled. "
-            f"Certainty: {certainty.level} ({profile})."
+            f"No reliable source in the knowledge pack answers this directly; {held}, so no conclusion is drawn. "
+            f"Each statement is labelled with its source's reliability. Certainty: {certainty.level} ({profile})."
         )
         return text, ()
     n = refs.cite_claim(anchor, pack.source_of(anchor))

@@ -125,8 +125,12 @@ class Intake(BaseModel):
         le=1200,
         description="months since any criterion other than craving was last met; null if met now or unknown",
     )
-    in_controlled_environment: bool = Field(False, strict=True, description="access to ketamine is restricted (DSM specifier)")
-    last_ketamine_use_hours: float | None = Field(None, strict=True, ge=0, description="hours since last use; null if unknown")
+    in_controlled_environment: bool = Field(
+        False, strict=True, description="access to ketamine is restricted (DSM specifier)"
+    )
+    last_ketamine_use_hours: float | None = Field(
+        None, strict=True, ge=0, description="hours since last use; null if unknown"
+    )
     symptoms: tuple[Symptom, ...] = ()
     conditions: tuple[Condition, ...] = ()
     medications: tuple[str, ...] = Field((), description="generic or brand names, any case")

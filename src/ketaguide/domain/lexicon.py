@@ -63,6 +63,10 @@ class Lexicon:
             hits.extend((term, cid) for cid in self._term_owners[term])
         return hits
 
+    def strip_terms(self, text: str) -> str:
+        """The text with every lexicon term removed, leaving the words that name no concept."""
+        return self._pattern.sub(" ", text)
+
     def concepts_in(self, text: str) -> set[str]:
         return {cid for _, cid in self.find(text)}
 

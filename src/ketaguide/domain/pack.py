@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ketaguide.domain.evidence import Claim, Conflict, Source
 from ketaguide.domain.lexicon import Lexicon
-from ketaguide.domain.text import tokens
+from ketaguide.domain.text import NEGATING_PREFIXES, stem, tokens
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class KnowledgePack:
         object.__setattr__(self, "_conflicts_by_claim", {k: tuple(v) for k, v in by_claim.items()})
         words = {t for s in self.sources.values() for t in tokens(s.text)}
         words |= {t for c in self.lexicon.concepts for term in c.terms for t in tokens(term)}
-        object.__setattr__(self, "_vocabulary", frozenset(words))
+        object.__setattr__(self, "_vocabulary", frozenset(stem(w) for w in words))
 
     def claim(self, claim_id: str) -> Claim:
         return self._claims_by_id[claim_id]
@@ -44,5 +44,7 @@ class KnowledgePack:
         return self._conflicts_by_claim.get(claim_id, ())
 
     def knows_word(self, word: str) -> bool:
-        """Whether a word (or its singular/plural) occurs in any source or lexicon term."""
-        return any(w in self._vocabulary for w in (word, word.removesuffix("s"), f"{word}s"))
+        """Whether a word, or its stem with or without a negating prefix, occurs in any source or lexicon term."""
+        forms = {word, *(p + word for p in NEGATING_PREFIXES)}
+        forms |= {word[len(p) :] for p in NEGATING_PREFIXES if word.startswith(p)}
+        return any(stem(f) in self._vocabulary for f in forms)

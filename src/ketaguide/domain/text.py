@@ -145,3 +145,22 @@ STOPWORDS = frozenset(
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens, stopwords removed."""
     return [t for t in TOKEN.findall(text.lower()) if t not in STOPWORDS]
+
+
+# Words that carry no clinical content in a question ("will ketamine still work", "is it useful").
+QUESTION_FILLER = frozenset(
+    ["use", "used", "using", "take", "takes", "taking", "still", "help", "helps", "helpful", "useful", "effective", "good", "work", "works", "really", "actually", "need", "needs", "give", "given", "already", "any", "anyone", "something", "thing", "things", "way", "ways"]
+)
+
+_SUFFIXES = ("ingly", "edly", "ing", "ly", "ed", "es", "s", "e")
+
+
+def stem(word: str) -> str:
+    """A light suffix-stripping stem, enough to match "acutely" with "acute" and "cravings" with "craving"."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return stem(word[: -len(suffix)])
+    return word
+
+
+NEGATING_PREFIXES = ("ir", "in", "un", "non", "im")
