@@ -149,7 +149,37 @@ def tokens(text: str) -> list[str]:
 
 # Words that carry no clinical content in a question ("will ketamine still work", "is it useful").
 QUESTION_FILLER = frozenset(
-    ["use", "used", "using", "take", "takes", "taking", "still", "help", "helps", "helpful", "useful", "effective", "good", "work", "works", "really", "actually", "need", "needs", "give", "given", "already", "any", "anyone", "something", "thing", "things", "way", "ways"]
+    [
+        "use",
+        "used",
+        "using",
+        "take",
+        "takes",
+        "taking",
+        "still",
+        "help",
+        "helps",
+        "helpful",
+        "useful",
+        "effective",
+        "good",
+        "work",
+        "works",
+        "really",
+        "actually",
+        "need",
+        "needs",
+        "give",
+        "given",
+        "already",
+        "any",
+        "anyone",
+        "something",
+        "thing",
+        "things",
+        "way",
+        "ways",
+    ]
 )
 
 _SUFFIXES = ("ingly", "edly", "ing", "ly", "ed", "es", "s", "e")
