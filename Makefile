@@ -39,7 +39,7 @@ test: check
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m ketaguide.bench.ask_latency
+	$(BIN)/python bench/ask_latency.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

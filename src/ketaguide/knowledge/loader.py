@@ -21,9 +21,11 @@ from ketaguide.domain.evidence import Claim, Conflict, Source
 from ketaguide.domain.lexicon import Lexicon
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.reliability import assess_source
-from ketaguide.knowledge.schema import ClaimsFile, ConflictsFile, LexiconFile, SourceEntry, SourcesFile
+from ketaguide.knowledge.schema import ConflictsFile, LexiconFile, SourceEntry, SourcesFile, ClaimsEnvelope
 
 _Model = TypeVar("_Model", bound=BaseModel)
+# libyaml's safe loader when PyYAML was built with it: the same documents, several times faster (cold start).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def content_root() -> Traversable:
@@ -45,15 +47,17 @@ class PackInspection:
 
 def _read_model(node: Traversable, model: type[_Model], name: str, problems: list[str]) -> _Model | None:
     try:
-        raw: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+        raw: Any = yaml.load(node.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
         return model.model_validate(raw)
     except (OSError, yaml.YAMLError) as exc:
         problems.append(f"{name}: cannot read: {exc}")
     except ValidationError as exc:
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            problems.append(f"{name}: {where}: {err['msg']}")
+        problems += [f"{name}: {_where(e)}: {e['msg']}" for e in exc.errors()]
     return None
+
+
+def _where(error: Any) -> str:
+    return ".".join(str(p) for p in error["loc"])
 
 
 def inspect_pack(root: Traversable | None = None) -> PackInspection:
@@ -85,15 +89,25 @@ def _read_sources(root: Traversable, found: PackInspection) -> None:
 
 def _read_claims(root: Traversable, found: PackInspection) -> None:
     for node in sorted(root.joinpath("claims").iterdir(), key=lambda n: n.name):
-        if not node.name.endswith(".yaml"):
+        if node.name.endswith(".yaml"):
+            _read_claims_file(node, f"claims/{node.name}", found)
+
+
+def _read_claims_file(node: Traversable, name: str, found: PackInspection) -> None:
+    """Validate claim by claim, so one bad claim is reported without hiding the problems of the others."""
+    envelope = _read_model(node, ClaimsEnvelope, name, found.problems)
+    if envelope is None:
+        return
+    for position, raw in enumerate(envelope.claims):
+        try:
+            claim = Claim.model_validate(raw)
+        except ValidationError as exc:
+            label = raw.get("id", f"#{position}") if isinstance(raw, dict) else f"#{position}"
+            found.problems += [f"{name}: {label}: {_where(e)}: {e['msg']}" for e in exc.errors()]
             continue
-        claims_file = _read_model(node, ClaimsFile, f"claims/{node.name}", found.problems)
-        if claims_file is None:
-            continue
-        for claim in claims_file.claims:
-            if claim.source_id != claims_file.source_id:
-                found.problems.append(f"claims/{node.name}: {claim.id}: source_id differs from the file's")
-        found.claims.extend(claims_file.claims)
+        if claim.source_id != envelope.source_id:
+            found.problems.append(f"{name}: {claim.id}: source_id differs from the file's")
+        found.claims.append(claim)
 
 
 def cross_check(found: PackInspection) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ketaguide.domain.evidence import Claim, Conflict, SourceKind
@@ -30,6 +32,13 @@ class SourcesFile(_Strict):
 class ClaimsFile(_Strict):
     source_id: str
     claims: list[Claim]
+
+
+class ClaimsEnvelope(_Strict):
+    """A claims file before its claims are validated one by one (see loader._read_claims_file)."""
+
+    source_id: str
+    claims: list[dict[str, Any]]
 
 
 class ConflictsFile(_Strict):
