@@ -21,8 +21,8 @@ run: $(STAMP)
 	@echo 'Ask your own question:  $(BIN)/ketaguide ask "YOUR QUESTION" [--format text|markdown|json]'
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

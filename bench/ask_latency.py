@@ -92,10 +92,14 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     w, c = report["warm"], report["cold"]
-    print(f"warm ask p95 {w['ask_p95_ms']:.1f} ms (target <= 50) vs FTS5 alone {w['fts5_p95_ms']:.2f} ms "
-          f"(x{w['p95_ratio_to_fts5']:.1f}); {w['queries']} queries")
-    print(f"cold ask median {c['ask_cold_median_s']:.2f} s, max {c['ask_cold_max_s']:.2f} s (target <= 1.0) vs "
-          f"FTS5-only process {c['fts5_cold_median_s']:.2f} s (x{c['median_ratio_to_fts5']:.2f})")
+    print(
+        f"warm ask p95 {w['ask_p95_ms']:.1f} ms (target <= 50) vs FTS5 alone {w['fts5_p95_ms']:.2f} ms "
+        f"(x{w['p95_ratio_to_fts5']:.1f}); {w['queries']} queries"
+    )
+    print(
+        f"cold ask median {c['ask_cold_median_s']:.2f} s, max {c['ask_cold_max_s']:.2f} s (target <= 1.0) vs "
+        f"FTS5-only process {c['fts5_cold_median_s']:.2f} s (x{c['median_ratio_to_fts5']:.2f})"
+    )
     print(f"written to {args.out}")
 
 

@@ -21,7 +21,7 @@ from ketaguide.domain.evidence import Claim, Conflict, Source
 from ketaguide.domain.lexicon import Lexicon
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.reliability import assess_source
-from ketaguide.knowledge.schema import ConflictsFile, LexiconFile, SourceEntry, SourcesFile, ClaimsEnvelope
+from ketaguide.knowledge.schema import ClaimsEnvelope, ConflictsFile, LexiconFile, SourceEntry, SourcesFile
 
 _Model = TypeVar("_Model", bound=BaseModel)
 # libyaml's safe loader when PyYAML was built with it: the same documents, several times faster (cold start).
