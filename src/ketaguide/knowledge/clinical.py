@@ -1,0 +1,238 @@
+"""Loads and checks the clinical content: references, formulary, interactions, care-plan rules and dose tables.
+
+The only module that reads these YAML files (package data, via importlib.resources). `inspect_clinical` gathers
+every problem: schema errors, duplicate ids, a brand name that means two drugs, an undeclared class, a rule fact
+that cannot occur, a cited claim missing from the pack or an external reference missing from references.yaml.
+`load_clinical` returns the content only when there are none.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources.abc import Traversable
+from typing import Any, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ketaguide.domain.dosing import CONTRACEPTIVE_CLASS, INDUCER_CLASS, VALPROATE_CLASS, KetamineDosing, LamotrigineDosing
+from ketaguide.domain.errors import KnowledgePackError
+from ketaguide.domain.findings import Cites, ReferenceEntry
+from ketaguide.domain.intake import Substance
+from ketaguide.domain.interactions import SUBJECT_DRUG, DrugEntry, Formulary, InteractionRule, normalise_name
+from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.plan import (
+    CareOptionRule,
+    ClinicalContent,
+    DiagnosisEvidence,
+    EvidenceGapRule,
+    MonitoringRule,
+    PhaseEvidence,
+    RedFlagCode,
+    RedFlagRule,
+    fact_vocabulary,
+)
+from ketaguide.knowledge.loader import content_root, load_pack
+
+FILES = ("references.yaml", "medications.yaml", "interactions.yaml", "care_plan.yaml", "dosing.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReferencesFile(_Strict):
+    references: list[ReferenceEntry]
+
+
+class MedicationsFile(_Strict):
+    classes: dict[str, str]
+    medications: list[DrugEntry]
+    substances: list[DrugEntry]
+
+
+class InteractionsFile(_Strict):
+    interactions: list[InteractionRule]
+
+
+class CarePlanFile(_Strict):
+    diagnosis: DiagnosisEvidence
+    phases: PhaseEvidence
+    red_flags: list[RedFlagRule]
+    options: list[CareOptionRule]
+    monitoring: list[MonitoringRule]
+    gaps: list[EvidenceGapRule]
+
+
+class DosingFile(_Strict):
+    lamotrigine: LamotrigineDosing
+    ketamine: KetamineDosing
+
+
+@dataclass
+class ClinicalInspection:
+    problems: list[str] = field(default_factory=list)
+    content: ClinicalContent | None = None
+    declared_classes: dict[str, str] = field(default_factory=dict)
+
+
+def _read(root: Traversable, name: str, model: type[Any], problems: list[str]) -> Any:
+    try:
+        return model.model_validate(yaml.safe_load((root / name).read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(f"{name}: cannot read: {exc}")
+    except ValidationError as exc:
+        problems += [f"{name}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    return None
+
+
+def inspect_clinical(pack: KnowledgePack, root: Traversable | None = None) -> ClinicalInspection:
+    """Read every clinical content file and run the cross-file checks against `pack`."""
+    root = root or content_root()
+    found = ClinicalInspection()
+    refs = _read(root, "references.yaml", ReferencesFile, found.problems)
+    meds = _read(root, "medications.yaml", MedicationsFile, found.problems)
+    pairs = _read(root, "interactions.yaml", InteractionsFile, found.problems)
+    plan = _read(root, "care_plan.yaml", CarePlanFile, found.problems)
+    dosing = _read(root, "dosing.yaml", DosingFile, found.problems)
+    if None in (refs, meds, pairs, plan, dosing):
+        return found
+    found.declared_classes = meds.classes
+    found.content = ClinicalContent(
+        references={r.id: r for r in refs.references},
+        formulary=Formulary(tuple(meds.medications), tuple(meds.substances)),
+        interactions=tuple(pairs.interactions),
+        red_flags=tuple(plan.red_flags),
+        options=tuple(plan.options),
+        monitoring=tuple(plan.monitoring),
+        gaps=tuple(plan.gaps),
+        diagnosis=plan.diagnosis,
+        phases=plan.phases,
+        lamotrigine=dosing.lamotrigine,
+        ketamine=dosing.ketamine,
+    )
+    found.problems += _duplicate_ids(refs.references, found.content)
+    found.problems += _formulary_problems(found.content.formulary, meds.classes)
+    found.problems += _rule_problems(found.content)
+    found.problems += _citation_problems(found.content, pack)
+    return found
+
+
+def _duplicate_ids(references: list[ReferenceEntry], content: ClinicalContent) -> list[str]:
+    groups = {
+        "reference": [r.id for r in references],
+        "drug": [e.id for e in (*content.formulary.medications, *content.formulary.substances)],
+        "interaction": [r.id for r in content.interactions],
+        "red flag": [r.code for r in content.red_flags],
+        "option": [o.id for o in content.options],
+        "monitoring item": [m.id for m in content.monitoring],
+        "gap": [g.id for g in content.gaps],
+    }
+    return [f"duplicate {kind} id: {i}" for kind, ids in groups.items() for i, n in Counter(ids).items() if n > 1]
+
+
+def _formulary_problems(formulary: Formulary, declared: dict[str, str]) -> list[str]:
+    problems = []
+    owners: dict[str, set[str]] = {}
+    for entry in formulary.medications:
+        for name in (*entry.names, entry.id):
+            owners.setdefault(normalise_name(name), set()).add(entry.id)
+    problems += [f"medications.yaml: name '{n}' means {sorted(ids)}" for n, ids in owners.items() if len(ids) > 1]
+    used = formulary.classes
+    problems += [f"medications.yaml: class '{c}' is not declared under classes" for c in sorted(used - set(declared))]
+    problems += [f"medications.yaml: declared class '{c}' is never used" for c in sorted(set(declared) - used)]
+    needed = {VALPROATE_CLASS, INDUCER_CLASS, CONTRACEPTIVE_CLASS} - used
+    problems += [f"medications.yaml: class '{c}' is needed by the lamotrigine rules" for c in sorted(needed)]
+    codes = {s.value for s in Substance}
+    substance_ids = {e.id for e in formulary.substances}
+    problems += [f"medications.yaml: no substance entry for intake code '{c}'" for c in sorted(codes - substance_ids)]
+    problems += [f"medications.yaml: substance '{s}' is not an intake code" for s in sorted(substance_ids - codes)]
+    if formulary.entry(SUBJECT_DRUG) is None:
+        problems.append(f"medications.yaml: no entry for '{SUBJECT_DRUG}', the drug every intake is about")
+    return problems
+
+
+def _rule_problems(content: ClinicalContent) -> list[str]:
+    problems = []
+    missing_flags = set(get_args(RedFlagCode)) - {r.code for r in content.red_flags}
+    problems += [f"care_plan.yaml: no rule for red flag '{code}'" for code in sorted(missing_flags)]
+    regimens = {r.id for r in content.lamotrigine.regimens}
+    if regimens != {"standard", "valproate", "inducer"} or len(content.lamotrigine.regimens) != 3:
+        problems.append("dosing.yaml: lamotrigine needs exactly the standard, valproate and inducer regimens")
+    drug_facts = fact_vocabulary(content, "red_flags")
+    for rule in content.interactions:
+        problems += [f"interactions.yaml: {rule.id}: unknown {s}" for s in rule.between if s not in drug_facts]
+    for where, facts, stage in _rule_facts(content):
+        allowed = fact_vocabulary(content, stage)
+        problems += [f"care_plan.yaml: {where}: fact '{f}' cannot occur at this stage" for f in facts if f not in allowed]
+    return problems
+
+
+def _rule_facts(content: ClinicalContent) -> Iterator[tuple[str, tuple[str, ...], Any]]:
+    for flag in content.red_flags:
+        yield f"red flag {flag.code}", flag.when_any, "red_flags"
+    for option in content.options:
+        yield f"option {option.id}", (*option.when_any, *option.unless_any), "options"
+        for caution in option.cautions:
+            yield f"option {option.id} caution", caution.when_any, "options"
+    for item in content.monitoring:
+        yield f"monitoring {item.id}", item.when_any, "late"
+    for gap in content.gaps:
+        yield f"gap {gap.id}", gap.when_any, "late"
+
+
+def all_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
+    """Every citation in the clinical content, with where it is."""
+    yield "diagnosis", content.diagnosis.criteria + content.diagnosis.remission + content.diagnosis.withdrawal
+    for phase in ("intoxication", "withdrawal", "early_abstinence", "relapse_prevention", "unknown"):
+        yield f"phase {phase}", content.phases.of(phase)
+    yield from ((f"interaction {r.id}", r.cites) for r in content.interactions)
+    yield from ((f"red flag {r.code}", r.cites) for r in content.red_flags)
+    for option in content.options:
+        yield f"option {option.id}", option.cites
+        yield from ((f"option {option.id} caution", c.cites) for c in option.cautions)
+    yield from ((f"monitoring {m.id}", m.cites) for m in content.monitoring)
+    yield from _dosing_cites(content)
+
+
+def _dosing_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
+    lamotrigine = content.lamotrigine
+    yield "lamotrigine schedule", lamotrigine.cites
+    for note in (*lamotrigine.always, lamotrigine.contraceptive, lamotrigine.under_18, *content.ketamine.notes):
+        yield f"dosing note {note.id}", note.cites
+    yield from ((f"ketamine range {r.id}", r.cites) for r in content.ketamine.ranges)
+
+
+def _citation_problems(content: ClinicalContent, pack: KnowledgePack) -> list[str]:
+    problems, cited = [], set()
+    for where, cites in all_cites(content):
+        problems += [f"{where}: unknown claim {c}" for c in cites.claims if not pack.has_claim(c)]
+        problems += [f"{where}: unknown reference {r}" for r in cites.refs if r not in content.references]
+        cited.update(cites.refs)
+    problems += [f"references.yaml: {r} is never cited" for r in sorted(set(content.references) - cited)]
+    return problems
+
+
+def cited_ids(content: ClinicalContent) -> tuple[set[str], set[str]]:
+    """Every claim id and every reference id the content cites."""
+    claims: set[str] = set()
+    refs: set[str] = set()
+    for _, cites in all_cites(content):
+        claims.update(cites.claims)
+        refs.update(cites.refs)
+    return claims, refs
+
+
+def build_clinical(found: ClinicalInspection) -> ClinicalContent:
+    if found.problems or found.content is None:
+        raise KnowledgePackError(found.problems or ["clinical content could not be read"])
+    return found.content
+
+
+@lru_cache(maxsize=1)
+def load_clinical() -> ClinicalContent:
+    """The bundled clinical content, checked against the bundled pack; raises KnowledgePackError on any problem."""
+    return build_clinical(inspect_clinical(load_pack()))
