@@ -163,12 +163,8 @@ def _implied_topics(claim: Claim, pack: KnowledgePack) -> set[str]:
 
 
 def claim_concepts(claim: Claim, pack: KnowledgePack) -> set[str]:
-    about = claim.about
-    text = " ".join(filter(None, [claim.quote, claim.statement, about.condition, about.outcome, *claim.keywords]))
-    concepts = pack.lexicon.concepts_in(text)
-    if about.intervention:
-        concepts.add(about.intervention)
-    return concepts
+    """Concepts a claim names in its quote, statement and `about`, plus its intervention (memoised by the pack)."""
+    return set(pack.concepts_of(claim))
 
 
 def _about_other_condition(claim: Claim, focus: QuestionFocus, pack: KnowledgePack) -> bool:

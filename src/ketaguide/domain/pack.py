@@ -19,6 +19,7 @@ class KnowledgePack:
     _claims_by_id: dict[str, Claim] = field(init=False, repr=False, compare=False)
     _conflicts_by_claim: dict[str, tuple[Conflict, ...]] = field(init=False, repr=False, compare=False)
     _vocabulary: frozenset[str] = field(init=False, repr=False, compare=False)
+    _concepts: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         by_claim: dict[str, list[Conflict]] = {}
@@ -48,3 +49,12 @@ class KnowledgePack:
         forms = {word, *(p + word for p in NEGATING_PREFIXES)}
         forms |= {word[len(p) :] for p in NEGATING_PREFIXES if word.startswith(p)}
         return any(stem(f) in self._vocabulary for f in forms)
+
+    def concepts_of(self, claim: Claim) -> frozenset[str]:
+        """Lexicon concepts a claim names (quote, statement, `about`, keywords), plus its intervention."""
+        if claim.id not in self._concepts:
+            about = claim.about
+            parts = [claim.quote, claim.statement, about.condition, about.outcome, *claim.keywords]
+            found = self.lexicon.concepts_in(" ".join(p for p in parts if p))
+            self._concepts[claim.id] = frozenset(found | ({about.intervention} if about.intervention else set()))
+        return self._concepts[claim.id]
