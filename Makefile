@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/ketaguide ask "Does lamotrigine help with ketamine craving and relapse?"
 	@echo
 	@echo 'Ask your own question:  $(BIN)/ketaguide ask "YOUR QUESTION" [--format text|markdown|json]'
+	@echo 'Assess a patient:        $(BIN)/ketaguide assess examples/intakes/severe-relapse-prevention.json'
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -138,18 +138,25 @@ class KetamineOrderCheck(BaseModel):
 
 def choose_regimen(co_medications: Sequence[tuple[str, DrugEntry]]) -> tuple[RegimenId, tuple[str, ...]]:
     """Pick the label column from co-medications given as (name as written, entry) pairs."""
-    valproate = [name for name, e in co_medications if VALPROATE_CLASS in e.classes]
-    inducers = [name for name, e in co_medications if INDUCER_CLASS in e.classes]
+    valproate = _named(co_medications, VALPROATE_CLASS)
+    inducers = _named(co_medications, INDUCER_CLASS)
     if valproate and inducers:
         why = "the label's inducer column is for patients not taking valproate"
-        return "valproate", (
-            f"taking valproate ({', '.join(valproate)}) and an inducer ({', '.join(inducers)}): {why}",
-        )
+        return "valproate", (f"taking valproate{_as_written(valproate)} and an enzyme inducer ({inducers}): {why}",)
     if valproate:
-        return "valproate", (f"taking valproate ({', '.join(valproate)})",)
+        return "valproate", (f"taking valproate{_as_written(valproate)}",)
     if inducers:
-        return "inducer", (f"taking an enzyme inducer ({', '.join(inducers)}) and not valproate",)
+        return "inducer", (f"taking an enzyme inducer ({inducers}) and not valproate",)
     return "standard", ("not taking valproate or an enzyme inducer",)
+
+
+def _as_written(names: str) -> str:
+    return "" if names.casefold() == VALPROATE_CLASS else f" ({names})"
+
+
+def _named(co_medications: Sequence[tuple[str, DrugEntry]], drug_class: str) -> str:
+    """The co-medications of one class, as written ("Depakote, valproic acid")."""
+    return ", ".join(name for name, entry in co_medications if drug_class in entry.classes)
 
 
 def lamotrigine_schedule(
@@ -246,6 +253,7 @@ def _explain(
 def _summary(mg: float, weight_kg: float, route: Route, comparisons: Sequence[RangeComparison]) -> str:
     head = f"{mg:g} mg for {weight_kg:g} kg = {mg / weight_kg:.2f} mg/kg {route.upper()}."
     within = [c.label for c in comparisons if c.verdict == "within"]
-    if within:
-        return f"{head} Consistent with: {'; '.join(within)}."
-    return f"{head} Outside every stored range for this route: check the order."
+    outside = [f"{c.verdict} {c.label}" for c in comparisons if c.verdict != "within"]
+    if not within:
+        return f"{head} Outside every stored range for this route ({'; '.join(outside)}): check the order."
+    return f"{head} Consistent with {'; '.join(within)}" + (f"; {'; '.join(outside)}." if outside else ".")

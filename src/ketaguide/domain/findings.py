@@ -36,31 +36,15 @@ class Cites(BaseModel):
         return Cites(claims=claims, refs=tuple(dict.fromkeys((*self.refs, *other.refs))))
 
 
-class ReferenceEntry(BaseModel):
+class ReferenceEntry(ExternalReference):
     """An external reference as stored in references.yaml: the citable part plus what grading needs."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z0-9_.-]+$")
-    title: str
-    publisher: str
-    section: str | None = None
-    url: str | None = None
-    statement: str = Field(min_length=1)
-    confidence: Level
     design: StudyDesign | None = Field(None, description="set when the reference is evidence for an option")
     reported_certainty: Level | None = None
 
     def external(self) -> ExternalReference:
-        return ExternalReference(
-            id=self.id,
-            title=self.title,
-            publisher=self.publisher,
-            section=self.section,
-            url=self.url,
-            statement=self.statement,
-            confidence=self.confidence,
-        )
+        """The citable part, as shown in a plan's references."""
+        return ExternalReference(**self.model_dump(exclude={"design", "reported_certainty"}))
 
 
 class Citer:

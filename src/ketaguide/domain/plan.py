@@ -64,6 +64,8 @@ WITHDRAWAL_WINDOW_HOURS = 7 * 24.0
 # Early abstinence until 3 months, the point at which DSM-5 early remission can begin; relapse prevention after.
 EARLY_ABSTINENCE_HOURS = 90 * 24.0
 DISCONTINUATION_SYMPTOMS = (Symptom.ANXIETY, Symptom.INSOMNIA, Symptom.DEPRESSED_MOOD, Symptom.AGITATION)
+# Facts: each present fact maps to what caused it, as shown to the clinician ("Depakote (valproate)").
+Facts = dict[str, list[str]]
 _URGENCY_ORDER = ("emergency", "urgent", "routine")
 _SEVERITY_ORDER = ("major", "moderate", "minor", "unrated")
 
@@ -116,6 +118,10 @@ class EvidenceGapRule(_Rule):
     topic: str
     message: str
     when_any: tuple[str, ...] = Field(min_length=1)
+    and_any: tuple[str, ...] = Field(default=(), description="if given, one of these must also be present")
+
+    def applies(self, facts: Facts) -> bool:
+        return _any(self.when_any, facts) and (not self.and_any or _any(self.and_any, facts))
 
 
 class DiagnosisEvidence(_Rule):
@@ -215,33 +221,29 @@ class CarePlan(_Finding):
     references: tuple[Reference, ...]
 
 
-# Facts: each present fact maps to what caused it, as shown to the clinician ("Depakote (valproate)").
-Facts = dict[str, list[str]]
-
-
 def evaluate(intake: Intake, pack: KnowledgePack, content: ClinicalContent) -> CarePlan:
     """The care plan for one intake: every finding cites its evidence."""
     citer = Citer(pack, content.references)
     exposures, unrecognised = patient_exposures(intake, content.formulary)
     diagnosis = diagnose(intake)
     diagnosis = diagnosis.model_copy(update={"citations": citer.cite(_diagnosis_cites(intake, diagnosis, content))})
-    phase = assess_phase(intake)
+    phase, basis = assess_phase(intake)
+    # Cite in reading order (diagnosis, phase, red flags, ...) so reference numbers rise down the page.
+    phase_assessment = PhaseAssessment(phase=phase, basis=basis, citations=citer.cite(content.phases.of(phase)))
     facts = patient_facts(intake, exposures, diagnosis)
-    facts[f"phase:{phase[0]}"] = [phase[0]]
+    facts[f"phase:{phase}"] = [phase]
     red_flags = _red_flags(content.red_flags, facts, citer)
     interactions = _interactions(exposures, content.interactions, citer)
-    options = _options(content.options, facts, phase[0], citer)
+    options = _options(content.options, facts, phase, citer)
     return CarePlan(
         diagnosis=diagnosis,
-        phase=PhaseAssessment(phase=phase[0], basis=phase[1], citations=citer.cite(content.phases.of(phase[0]))),
+        phase=phase_assessment,
         red_flags=red_flags,
         interactions=interactions,
         options=options,
         monitoring=_monitoring(content.monitoring, facts, intake, citer),
         unrecognized_medications=unrecognised,
-        evidence_gaps=tuple(
-            EvidenceGap(topic=g.topic, message=g.message) for g in content.gaps if _any(g.when_any, facts)
-        ),
+        evidence_gaps=tuple(EvidenceGap(topic=g.topic, message=g.message) for g in content.gaps if g.applies(facts)),
         references=citer.reference_list.references,
     )
 
@@ -260,7 +262,7 @@ def assess_phase(intake: Intake) -> tuple[Phase, str]:
     hours = intake.last_ketamine_use_hours
     if hours is None:
         return "unknown", "Time since last ketamine use is not recorded, so KetaGuide does not guess the phase."
-    symptoms = [s.value for s in DISCONTINUATION_SYMPTOMS if s in intake.symptoms]
+    symptoms = [s.value.replace("_", " ") for s in DISCONTINUATION_SYMPTOMS if s in intake.symptoms]
     when = f"Last use {hours:g} h ago"
     if hours <= INTOXICATION_WINDOW_HOURS:
         return "intoxication", (
@@ -285,8 +287,8 @@ def _early_abstinence_basis(when: str, hours: float, symptoms: Sequence[str]) ->
     basis = f"{when}: early abstinence (KetaGuide convention: up to 90 days after last use)."
     if symptoms and hours > WITHDRAWAL_WINDOW_HOURS:
         basis += (
-            f" {', '.join(symptoms)} more than {WITHDRAWAL_WINDOW_HOURS / 24:g} days after last use is not called "
-            "withdrawal (no reliable timeline); assess for a mood or anxiety disorder."
+            f" Recorded {', '.join(symptoms)} more than {WITHDRAWAL_WINDOW_HOURS / 24:g} days after last use: not "
+            "called withdrawal (no reliable timeline); assess for a mood or anxiety disorder."
         )
     return basis
 
@@ -309,7 +311,7 @@ def patient_facts(intake: Intake, exposures: Iterable[Exposure], diagnosis: Diag
             add(f"{group}:{code}", code.replace("_", " "))
     for status in _statuses(intake, diagnosis):
         add(f"status:{status}", status.replace("_", " "))
-    add(f"severity:{diagnosis.severity}", f"{diagnosis.severity} use disorder")
+    add(f"severity:{diagnosis.severity}", fact_label(f"severity:{diagnosis.severity}"))
     return facts
 
 
@@ -334,6 +336,15 @@ def _statuses(intake: Intake, diagnosis: Diagnosis) -> list[str]:
     return [status for status, present in statuses.items() if present]
 
 
+def fact_label(fact: str) -> str:
+    """How a fact reads in a note: "flag:suicidal_ideation" -> "red flag: suicidal ideation"."""
+    kind, _, value = fact.partition(":")
+    value = value.replace("_", " ")
+    if kind == "flag":
+        return f"red flag: {value}"
+    return f"{value} use disorder" if kind == "severity" else value
+
+
 def _any(wanted: Iterable[str], facts: Facts) -> bool:
     return any(f in facts for f in wanted)
 
@@ -355,7 +366,7 @@ def _red_flags(rules: Iterable[RedFlagRule], facts: Facts, citer: Citer) -> tupl
         if _any(r.when_any, facts)
     ]
     for flag in flags:
-        facts[f"flag:{flag.code}"] = [f"red flag {flag.code}"]
+        facts[f"flag:{flag.code}"] = [fact_label(f"flag:{flag.code}")]
     return tuple(sorted(flags, key=lambda f: _URGENCY_ORDER.index(f.urgency)))
 
 
@@ -398,9 +409,7 @@ def _option(rule: CareOptionRule, facts: Facts, phase: Phase, citer: Citer) -> C
     if rule.when_any:
         notes.append("Reasons: " + "; ".join(_shown(rule.when_any, facts)) + ".")
     if rule.unless_any:
-        notes.append(
-            "Reasons: none of " + ", ".join(f.split(":", 1)[1].replace("_", " ") for f in rule.unless_any) + "."
-        )
+        notes.append("Reasons: none of " + "; ".join(fact_label(f) for f in rule.unless_any) + ".")
     for caution in rule.cautions:
         if _any(caution.when_any, facts):
             notes.append(caution.note)

@@ -18,7 +18,13 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ketaguide.domain.dosing import CONTRACEPTIVE_CLASS, INDUCER_CLASS, VALPROATE_CLASS, KetamineDosing, LamotrigineDosing
+from ketaguide.domain.dosing import (
+    CONTRACEPTIVE_CLASS,
+    INDUCER_CLASS,
+    VALPROATE_CLASS,
+    KetamineDosing,
+    LamotrigineDosing,
+)
 from ketaguide.domain.errors import KnowledgePackError
 from ketaguide.domain.findings import Cites, ReferenceEntry
 from ketaguide.domain.intake import Substance
@@ -122,7 +128,7 @@ def inspect_clinical(pack: KnowledgePack, root: Traversable | None = None) -> Cl
 
 
 def _duplicate_ids(references: list[ReferenceEntry], content: ClinicalContent) -> list[str]:
-    groups = {
+    groups: dict[str, list[str]] = {
         "reference": [r.id for r in references],
         "drug": [e.id for e in (*content.formulary.medications, *content.formulary.substances)],
         "interaction": [r.id for r in content.interactions],
@@ -167,7 +173,9 @@ def _rule_problems(content: ClinicalContent) -> list[str]:
         problems += [f"interactions.yaml: {rule.id}: unknown {s}" for s in rule.between if s not in drug_facts]
     for where, facts, stage in _rule_facts(content):
         allowed = fact_vocabulary(content, stage)
-        problems += [f"care_plan.yaml: {where}: fact '{f}' cannot occur at this stage" for f in facts if f not in allowed]
+        problems += [
+            f"care_plan.yaml: {where}: fact '{f}' cannot occur at this stage" for f in facts if f not in allowed
+        ]
     return problems
 
 
@@ -181,7 +189,7 @@ def _rule_facts(content: ClinicalContent) -> Iterator[tuple[str, tuple[str, ...]
     for item in content.monitoring:
         yield f"monitoring {item.id}", item.when_any, "late"
     for gap in content.gaps:
-        yield f"gap {gap.id}", gap.when_any, "late"
+        yield f"gap {gap.id}", (*gap.when_any, *gap.and_any), "late"
 
 
 def all_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
@@ -207,7 +215,8 @@ def _dosing_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
 
 
 def _citation_problems(content: ClinicalContent, pack: KnowledgePack) -> list[str]:
-    problems, cited = [], set()
+    problems: list[str] = []
+    cited: set[str] = set()
     for where, cites in all_cites(content):
         problems += [f"{where}: unknown claim {c}" for c in cites.claims if not pack.has_claim(c)]
         problems += [f"{where}: unknown reference {r}" for r in cites.refs if r not in content.references]

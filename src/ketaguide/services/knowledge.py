@@ -6,12 +6,16 @@ from collections import Counter
 from typing import Any
 
 from ketaguide.domain.pack import KnowledgePack
-from ketaguide.knowledge.loader import inspect_pack
+from ketaguide.knowledge.clinical import inspect_clinical
+from ketaguide.knowledge.loader import build_pack, inspect_pack
 
 
 def check_pack() -> list[str]:
-    """Every problem in the bundled pack; empty when it is consistent."""
-    return inspect_pack().problems
+    """Every problem in the bundled pack and the clinical content that cites it; empty when all is consistent."""
+    found = inspect_pack()
+    if found.problems:
+        return found.problems
+    return inspect_clinical(build_pack(found)).problems
 
 
 def pack_stats(pack: KnowledgePack) -> dict[str, Any]:

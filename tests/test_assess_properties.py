@@ -1,0 +1,114 @@
+"""Properties over generated intakes: severity is monotone in criteria, and no finding lacks a citation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ketaguide.domain.assess import COUNTED_CRITERIA, diagnose, severity_for
+from ketaguide.domain.intake import Condition, Criterion, Intake, Substance, Symptom, parse_intake
+from ketaguide.domain.plan import PHASES, evaluate
+from ketaguide.knowledge.clinical import load_clinical
+from ketaguide.knowledge.loader import load_pack
+
+SEVERITY_RANK = {"none": 0, "mild": 1, "moderate": 2, "severe": 3}
+MEDICATION_NAMES = [
+    "LAMICTAL",
+    "Depakote 500 mg",
+    "valproic acid",
+    "Tegretol",
+    "combined pill",
+    "methadone",
+    "Suboxone",
+    "diazepam",
+    "Spravato",
+    "Nardil",
+    "Ritalin",
+    "clarithromycin",
+    "rifampicin",
+    "naltrexone",
+    "sertraline",
+    "not-a-drug",
+]
+
+
+def _codes(enum: Any) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from([c.value for c in enum]), unique=True)
+
+
+intakes = st.fixed_dictionaries(
+    {"age": st.integers(0, 120), "sex": st.sampled_from(["female", "male", "other", "unknown"])},
+    optional={
+        "weight_kg": st.floats(1, 400),
+        "pregnant": st.booleans(),
+        "breastfeeding": st.booleans(),
+        "criteria": _codes(Criterion),
+        "months_without_criteria": st.none() | st.floats(0, 1200),
+        "in_controlled_environment": st.booleans(),
+        "last_ketamine_use_hours": st.none() | st.floats(0, 100_000),
+        "symptoms": _codes(Symptom),
+        "conditions": _codes(Condition),
+        "medications": st.lists(st.sampled_from(MEDICATION_NAMES), unique=True, max_size=6),
+        "other_substances": _codes(Substance),
+        "craving_score": st.none() | st.integers(0, 10),
+        "asq": st.none()
+        | st.fixed_dictionaries({f"q{i}": st.booleans() for i in range(1, 5)}, optional={"q5": st.booleans()}),
+    },
+)
+
+
+@given(st.sets(st.sampled_from(list(Criterion))), st.sampled_from(list(Criterion)))
+def test_severity_is_monotone_in_criteria(criteria: set[Criterion], extra: Criterion) -> None:
+    def severity(codes: set[Criterion]) -> int:
+        document = {"age": 30, "sex": "male", "criteria": [c.value for c in codes]}
+        return SEVERITY_RANK[diagnose(parse_intake(document)).severity]
+
+    assert severity(criteria) <= severity(criteria | {extra})
+
+
+@given(st.integers(0, 20), st.integers(0, 20))
+def test_severity_for_is_monotone(a: int, b: int) -> None:
+    low, high = sorted((a, b))
+    assert SEVERITY_RANK[severity_for(low)] <= SEVERITY_RANK[severity_for(high)]
+
+
+@given(st.sets(st.sampled_from(list(Criterion))))
+def test_withdrawal_never_changes_severity(criteria: set[Criterion]) -> None:
+    with_w = diagnose(Intake(age=30, sex="male", criteria=tuple(criteria | {Criterion.WITHDRAWAL})))
+    without = diagnose(Intake(age=30, sex="male", criteria=tuple(criteria - {Criterion.WITHDRAWAL})))
+    assert with_w.severity == without.severity
+    assert with_w.criteria_met == len(criteria & COUNTED_CRITERIA)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(intakes)
+def test_no_finding_lacks_a_citation(document: dict[str, Any]) -> None:
+    plan = evaluate(parse_intake(document), load_pack(), load_clinical())
+    numbers = {r.n for r in plan.references}
+    assert numbers == set(range(1, len(plan.references) + 1))
+    findings = [plan.diagnosis, *plan.red_flags, *plan.interactions, *plan.options, *plan.monitoring]
+    for finding in findings:
+        assert finding.citations, f"{finding!r} cites nothing"
+        assert set(finding.citations) <= numbers
+    assert plan.phase.citations and set(plan.phase.citations) <= numbers
+    cited = {n for f in [*findings, plan.phase] for n in f.citations}
+    assert cited == numbers, "every reference listed is cited by some finding"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(intakes)
+def test_plan_is_well_formed(document: dict[str, Any]) -> None:
+    plan = evaluate(parse_intake(document), load_pack(), load_clinical())
+    assert plan.phase.phase in PHASES
+    for option in plan.options:
+        assert option.certainty_reasons
+        assert option.phase == plan.phase.phase
+        if option.kind == "pharmacological":
+            assert option.certainty.value in ("very low", "low")
+    if plan.diagnosis.severity == "none":
+        assert not any(o.id in ("lamotrigine", "naltrexone", "cbt") for o in plan.options)
+    emergency_first = [f.urgency for f in plan.red_flags]
+    assert emergency_first == sorted(emergency_first, key=["emergency", "urgent", "routine"].index)
+    assert set(plan.unrecognized_medications) <= {"sertraline", "not-a-drug"}

@@ -1,0 +1,179 @@
+"""`ketaguide assess`, `dose` and `schema intake`, run as commands: the JSON contract, text output and errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from ketaguide.cli import app
+
+EXAMPLES = Path(__file__).parents[1] / "examples" / "intakes"
+SEVERE = EXAMPLES / "severe-relapse-prevention.json"
+CONTRACT_KEYS = {
+    "diagnosis",
+    "phase",
+    "phase_basis",
+    "phase_citations",
+    "red_flags",
+    "interactions",
+    "options",
+    "monitoring",
+    "unrecognized_medications",
+    "evidence_gaps",
+    "references",
+}
+runner = CliRunner()
+
+
+def run(*args: str, stdin: str | None = None) -> Any:
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def assess_json(*args: str, stdin: str | None = None) -> dict[str, Any]:
+    result = run("assess", *args, "--format", "json", stdin=stdin)
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_json_contract_shape() -> None:
+    plan = assess_json(str(SEVERE))
+    assert set(plan) == CONTRACT_KEYS
+    assert {"criteria_met", "severity"} <= set(plan["diagnosis"])
+    assert plan["diagnosis"]["severity"] == "severe"
+    assert plan["phase"] == "relapse_prevention"
+    assert {"code", "urgency", "message", "citations"} <= set(plan["red_flags"][0])
+    assert {"drugs", "severity", "message", "citations"} <= set(plan["interactions"][0])
+    assert {"intervention", "phase", "certainty", "notes", "citations"} <= set(plan["options"][0])
+    assert plan["unrecognized_medications"] == ["sertraline"]
+
+
+def test_references_have_the_ask_shape() -> None:
+    plan = assess_json(str(SEVERE))
+    kinds = {r["kind"] for r in plan["references"]}
+    assert kinds == {"quote", "external"}
+    for ref in plan["references"]:
+        if ref["kind"] == "quote":
+            assert {"source_id", "quote", "start", "end", "claim_id"} <= set(ref)
+        else:
+            assert {"id", "title", "publisher", "url", "statement", "confidence"} <= set(ref)
+    assert [r["n"] for r in plan["references"]] == list(range(1, len(plan["references"]) + 1))
+
+
+def test_quotes_are_verbatim_in_their_sources() -> None:
+    from ketaguide.knowledge.loader import load_pack
+
+    pack = load_pack()
+    for ref in assess_json(str(SEVERE))["references"]:
+        if ref["kind"] == "quote":
+            assert pack.sources[ref["source_id"]].text[ref["start"] : ref["end"]] == ref["quote"]
+
+
+def test_reads_standard_input() -> None:
+    assert assess_json("-", stdin=SEVERE.read_text())["diagnosis"]["severity"] == "severe"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
+def test_text_output_renders_every_example(path: Path) -> None:
+    result = run("assess", str(path))
+    assert result.exit_code == 0, result.output
+    for heading in ("Diagnosis", "Phase", "References"):
+        assert heading in result.stdout
+
+
+def test_text_output_flags_experimental_options() -> None:
+    result = run("assess", str(SEVERE))
+    assert "EXPERIMENTAL" in result.stdout
+    assert "Not recognised, so not checked for interactions" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ('{"age": 30, "sex": "male", "criteria": ["cravings"]}', "criteria[0]: unknown code 'cravings'"),
+        ('{"age": 300, "sex": "male"}', "age:"),
+        ('{"age": 30, "sex": "male", "craving_score": 12}', "craving_score:"),
+        ('{"age": 30, "sex": "male", "colour": "blue"}', "colour: unknown field"),
+        ('{"age": 30, "sex": "male",', "intake: not valid JSON"),
+        ("[1, 2]", "intake: must be a JSON object"),
+    ],
+)
+def test_bad_intake_exits_non_zero_naming_field_and_value(document: str, expected: str) -> None:
+    result = run("assess", "-", "--format", "json", stdin=document)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("assess", str(tmp_path / "nope.json"))
+    assert result.exit_code == 2
+    assert "FILE: cannot read" in result.stderr
+
+
+def test_schema_intake_is_a_valid_json_schema_that_accepts_the_examples() -> None:
+    result = run("schema", "intake")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for path in EXAMPLES.glob("*.json"):
+        jsonschema.validate(json.loads(path.read_text()), schema)
+
+
+def test_dose_lamotrigine_with_valproate_prints_schedule_and_rash_warning() -> None:
+    result = run("dose", "lamotrigine", "--with", "valproate")
+    assert result.exit_code == 0, result.output
+    assert "25 mg every other day" in result.stdout
+    assert "serious skin rashes" in result.stdout
+
+
+def test_dose_lamotrigine_json() -> None:
+    result = run("dose", "lamotrigine", "--with", "Tegretol", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["regimen"]["id"] == "inducer"
+    assert data["references"]
+
+
+def test_dose_lamotrigine_unknown_co_medication_is_an_error() -> None:
+    result = run("dose", "lamotrigine", "--with", "mystery")
+    assert result.exit_code == 2
+    assert "with: 'mystery'" in result.stderr
+
+
+def test_dose_ketamine_explains_the_order() -> None:
+    result = run("dose", "ketamine", "--weight-kg", "70", "--route", "iv", "--mg", "140")
+    assert result.exit_code == 0, result.output
+    assert "2.00 mg/kg" in result.stdout
+    assert "WITHIN" in result.stdout and "ABOVE" in result.stdout
+    data = json.loads(run("dose", "ketamine", "--weight-kg", "70", "--route", "iv", "--mg", "140", "-f", "json").stdout)
+    assert {c["verdict"] for c in data["comparisons"]} == {"within", "above"}
+
+
+def test_dose_ketamine_bad_route() -> None:
+    result = run("dose", "ketamine", "--weight-kg", "70", "--route", "oral", "--mg", "35")
+    assert result.exit_code == 2
+    assert "route: 'oral'" in result.stderr
+
+
+def test_installed_command_runs() -> None:
+    """The real console script, as a clinician would run it."""
+    script = Path(sys.executable).parent / "ketaguide"
+    if not script.exists():
+        pytest.skip("ketaguide console script not installed in this environment")
+    done = subprocess.run(
+        [str(script), "assess", str(SEVERE), "--format", "json"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["diagnosis"]["severity"] == "severe"
+    bad = subprocess.run(
+        [str(script), "assess", "-"], input='{"age": -1, "sex": "male"}', capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and "age:" in bad.stderr and "Traceback" not in bad.stderr
