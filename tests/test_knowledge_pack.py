@@ -115,3 +115,8 @@ def test_check_catches_dangling_conflict_reference(pack_copy: Path) -> None:
 def test_check_catches_unknown_fields(pack_copy: Path) -> None:
     _edit_claims(pack_copy, lambda claims: claims[0].update({"qoute": "typo"}))
     assert any("qoute" in p and "Extra inputs" in p for p in inspect_pack(pack_copy).problems)
+
+
+def test_check_catches_refs_the_source_does_not_cite(pack_copy: Path) -> None:
+    _edit_claims(pack_copy, lambda claims: claims[0].update({"refs": [1, 5]}))
+    assert any("refs [5] are not cited in the source" in p for p in inspect_pack(pack_copy).problems)

@@ -7,6 +7,7 @@ pack only when there are none.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -141,17 +142,17 @@ def _check_claim(claim: Claim, found: PackInspection) -> list[str]:
         problems.append(f"claim {claim.id}: quote is not verbatim at {claim.start}:{claim.end} ({hint})")
     if claim.about.intervention and claim.about.intervention not in found.lexicon:
         problems.append(f"claim {claim.id}: intervention '{claim.about.intervention}' is not a lexicon concept")
-    if claim.refs and claim.source_id not in _sources_with_refs(found):
-        problems.append(f"claim {claim.id}: refs given but its source has no in-text reference numbers")
+    missing = set(claim.refs) - _reference_numbers_after(text, claim.end)
+    if missing:
+        problems.append(f"claim {claim.id}: refs {sorted(missing)} are not cited in the source after the quote")
     return problems
 
 
-def _sources_with_refs(found: PackInspection) -> set[str]:
-    return {
-        e.id
-        for e in found.entries
-        if e.observations.attribution.met or "reference" in e.observations.attribution.detail
-    }
+def _reference_numbers_after(text: str, end: int) -> set[int]:
+    """In-text reference numbers between the end of a quote and the end of its line ("... abuse 2, 3")."""
+    line_end = text.find("\n", end)
+    rest = text[end : line_end if line_end >= 0 else len(text)]
+    return {int(n) for n in re.findall(r"(?<![\w.])(\d{1,3})(?!\w|\.\d)", rest)}
 
 
 def build_pack(found: PackInspection) -> KnowledgePack:

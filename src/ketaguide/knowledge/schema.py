@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketaguide.domain.evidence import Claim, Conflict, SourceKind
+from ketaguide.domain.evidence import Conflict, SourceKind
 from ketaguide.domain.lexicon import Concept
 from ketaguide.domain.reliability import CuratorObservations
 
@@ -27,11 +27,6 @@ class SourceEntry(_Strict):
 class SourcesFile(_Strict):
     version: str
     sources: list[SourceEntry]
-
-
-class ClaimsFile(_Strict):
-    source_id: str
-    claims: list[Claim]
 
 
 class ClaimsEnvelope(_Strict):
