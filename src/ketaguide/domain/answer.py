@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,6 +37,10 @@ _TOPIC_CLAIM_TYPES = {
     "pharmacotherapy": {ClaimType.EFFICACY},
 }
 _UNRELIABLE = (Level.LOW, Level.VERY_LOW)
+
+
+def _no_word(word: str) -> bool:
+    return False
 
 
 class Statement(BaseModel):
@@ -70,9 +74,15 @@ class Answer(BaseModel):
     references: tuple[Reference, ...] = ()
 
 
-def compose_answer(question: str, hits: Sequence[Hit], pack: KnowledgePack) -> Answer:
-    """Select relevant claims, grade them, and lay them out in sections; abstain when nothing answers."""
-    focus = QuestionFocus.of(question, pack)
+def compose_answer(
+    question: str, hits: Sequence[Hit], pack: KnowledgePack, is_common_word: Callable[[str], bool] = _no_word
+) -> Answer:
+    """Select relevant claims, grade them, and lay them out in sections; abstain when nothing answers.
+
+    `is_common_word` tells ordinary language from specialist terms; without it every word the pack does not know
+    is treated as a specialist term (the cautious default).
+    """
+    focus = QuestionFocus.of(question, pack, is_common_word)
     if not focus.in_scope:
         return _abstain(
             question, "The question names nothing within KetaGuide's scope (ketamine and its use disorder)."
@@ -81,8 +91,8 @@ def compose_answer(question: str, hits: Sequence[Hit], pack: KnowledgePack) -> A
         words = ", ".join(f"'{w}'" for w in sorted(focus.unknown))
         return _abstain(
             question,
-            f"The question uses words the knowledge pack does not contain ({words}); KetaGuide answers only from its "
-            "evidence and does not guess what they refer to. Rephrase without them if they are not the subject.",
+            f"The question names {words}, which the knowledge pack does not contain; KetaGuide answers only from its "
+            "evidence and does not guess. Check the spelling, or ask without it if it is not the subject.",
         )
     selected = select_claims(hits, focus, pack)
     if not selected:
@@ -100,7 +110,7 @@ class QuestionFocus(BaseModel):
     focus: frozenset[str]  # conditions, symptoms, outcomes: claims must touch one if any are named
     topics: frozenset[str]
     in_scope: bool
-    unknown: frozenset[str] = frozenset()  # question words found nowhere in the pack
+    unknown: frozenset[str] = frozenset()  # specialist words found nowhere in the pack
     leftover: frozenset[str] = frozenset()  # stems of content words that name no concept
 
     @property
@@ -118,7 +128,7 @@ class QuestionFocus(BaseModel):
         return covered / total if total else 0.0
 
     @classmethod
-    def of(cls, question: str, pack: KnowledgePack) -> QuestionFocus:
+    def of(cls, question: str, pack: KnowledgePack, is_common_word: Callable[[str], bool] = _no_word) -> QuestionFocus:
         concepts = frozenset(pack.lexicon.concepts_in(question))
         kinds = {c: pack.lexicon.get(c).kind for c in concepts}
         drugs = frozenset(c for c in concepts if kinds[c] == "drug" and c not in _SUBJECT_CONCEPTS)
@@ -126,10 +136,11 @@ class QuestionFocus(BaseModel):
         topics = frozenset(c for c in concepts if kinds[c] == "topic") | _asked_topics(question)
         scoped = any(pack.lexicon.get(c).scope for c in concepts)
         leftover = frozenset(stem(t) for t in tokens(pack.lexicon.strip_terms(question)) if t not in QUESTION_FILLER)
-        unknown = frozenset(t for t in tokens(question) if not pack.knows_word(t))
+        unseen = frozenset(t for t in tokens(question) if not pack.knows_word(t) and t not in QUESTION_FILLER)
+        unknown = frozenset(t for t in unseen if not is_common_word(t))
         # A question that names a drug but not ketamine is in scope only if every word of it is known to the pack:
         # "how does lamotrigine work" is, "does lamotrigine treat epilepsy" is not.
-        in_scope = scoped or bool((drugs or focus) and not unknown)
+        in_scope = scoped or bool((drugs or focus) and not unseen)
         return cls(
             concepts=concepts,
             drugs=drugs,

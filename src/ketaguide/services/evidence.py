@@ -9,6 +9,7 @@ from ketaguide.domain.citations import Reference
 from ketaguide.domain.errors import InputError
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
+from ketaguide.knowledge.dictionary import is_dictionary_word
 
 # Candidates handed to composition; it filters by concept and score, so recall matters more than precision here.
 CANDIDATES = 40
@@ -22,7 +23,7 @@ def ask(question: str, index: EvidenceIndex, pack: KnowledgePack) -> Answer:
         raise InputError("question", "is empty; ask a clinical question about ketamine use disorder")
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError("question", f"is {len(question)} characters; the limit is {MAX_QUESTION_CHARS}")
-    return compose_answer(question, index.search(question, CANDIDATES), pack)
+    return compose_answer(question, index.search(question, CANDIDATES), pack, is_dictionary_word)
 
 
 def reference_contract(ref: Reference) -> dict[str, Any]:
