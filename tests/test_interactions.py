@@ -75,6 +75,8 @@ PAIRS = [
     (["lorazepam"], [], "ketamine-benzodiazepines"),
     ([], ["ghb"], "ketamine-ghb"),
     (["Xyrem"], [], "ketamine-ghb"),
+    (["Phenobarbital"], [], "ketamine-other-cns-depressants"),
+    (["mysoline"], [], "ketamine-other-cns-depressants"),
     (["diphenhydramine"], [], "ketamine-diphenhydramine"),
     (["Lyrica"], [], "ketamine-pregabalin"),
     (["aminophylline"], [], "ketamine-theophylline-aminophylline"),

@@ -67,7 +67,8 @@ DISCONTINUATION_SYMPTOMS = (Symptom.ANXIETY, Symptom.INSOMNIA, Symptom.DEPRESSED
 # Facts: each present fact maps to what caused it, as shown to the clinician ("Depakote (valproate)").
 Facts = dict[str, list[str]]
 _URGENCY_ORDER = ("emergency", "urgent", "routine")
-_SEVERITY_ORDER = ("major", "moderate", "minor", "unrated")
+# An unrated pair lacks label text to grade it; it is shown after major pairs, never below minor ones.
+_SEVERITY_ORDER = ("major", "unrated", "moderate", "minor")
 
 
 class _Rule(BaseModel):
@@ -288,7 +289,7 @@ def _early_abstinence_basis(when: str, hours: float, symptoms: Sequence[str]) ->
     if symptoms and hours > WITHDRAWAL_WINDOW_HOURS:
         basis += (
             f" Recorded {', '.join(symptoms)} more than {WITHDRAWAL_WINDOW_HOURS / 24:g} days after last use: not "
-            "called withdrawal (no reliable timeline); assess for a mood or anxiety disorder."
+            "called withdrawal, since no reliable withdrawal timeline exists."
         )
     return basis
 
