@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,bench
+EXTRAS ?= dev,bench,dense
 
 .PHONY: run test check lint typecheck contracts kb-check bench clean
 
@@ -41,6 +41,11 @@ test: check
 
 bench: $(STAMP)
 	$(BIN)/python bench/ask_latency.py
+	mkdir -p bench/results
+	$(BIN)/ketaguide bench retrieval --dataset ../shared/benchmarks/scifact --split train --format json \
+		> bench/results/retrieval-scifact-train.json.tmp && mv bench/results/retrieval-scifact-train.json.tmp bench/results/retrieval-scifact-train.json
+	$(BIN)/ketaguide bench sentences --dataset ../shared/benchmarks/scifact --split train --format json \
+		> bench/results/sentences-scifact-train.json.tmp && mv bench/results/sentences-scifact-train.json.tmp bench/results/sentences-scifact-train.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Modules that add commands to `app`; each defines register(app).
-_COMMAND_MODULES = ("ask", "kb", "assess")
+_COMMAND_MODULES = ("ask", "kb", "assess", "bench")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"ketaguide.cli.{_name}").register(app)

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import re
+
 from ketaguide.domain.lexicon import Lexicon
-from ketaguide.domain.text import STOPWORDS, TOKEN, tokens
+from ketaguide.domain.text import STOPWORDS, tokens
 
-__all__ = ["STOPWORDS", "fts_query", "tokens"]
+__all__ = ["STOPWORDS", "fts_query", "query_phrases", "tokens"]
 
 
-def _phrase(term: str) -> str:
-    words = TOKEN.findall(term.lower())
-    return '"' + " ".join(words) + '"' if words else ""
+# FTS5's unicode61 tokenizer splits on every non-alphanumeric character; phrases are written the same way.
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _words(term: str) -> str:
+    term = term.lower()
+    return term if term.isalnum() and term.isascii() else " ".join(_WORD.findall(term))
+
+
+def query_phrases(text: str, lexicon: Lexicon | None = None) -> list[str]:
+    """The phrases a query ORs together, sorted: every token and every synonym of the concepts named.
+
+    A phrase is space-separated words; "t-cell" stays one phrase ("t cell") so it matches the compound only.
+    """
+    phrases = {_words(t) for t in tokens(text)}
+    if lexicon is not None:
+        for terms in lexicon.expansions(lexicon.concepts_in(text)).values():
+            phrases.update(map(_words, terms))
+    phrases.discard("")
+    return sorted(phrases)
 
 
 def fts_query(text: str, lexicon: Lexicon | None = None) -> str:
@@ -19,8 +38,4 @@ def fts_query(text: str, lexicon: Lexicon | None = None) -> str:
     OR semantics let BM25 rank by how much of the question a passage covers; the synonyms let
     "ketamine bladder" reach "ketamine-induced cystitis".
     """
-    parts = {f'"{t}"' for t in tokens(text)}
-    if lexicon is not None:
-        for terms in lexicon.expansions(lexicon.concepts_in(text)).values():
-            parts.update(p for p in map(_phrase, terms) if p)
-    return " OR ".join(sorted(parts))
+    return " OR ".join(f'"{p}"' for p in query_phrases(text, lexicon))

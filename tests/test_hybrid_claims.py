@@ -1,0 +1,111 @@
+"""The claim index `ask` uses: hybrid when the dense extra is installed, lexical otherwise, never worse answers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ketaguide.domain.errors import InputError
+from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.ports import EvidenceIndex
+from ketaguide.knowledge.loader import load_pack
+from ketaguide.retrieval import claims
+from ketaguide.retrieval.claims import build_claim_index, build_lexical_claim_index
+from ketaguide.services.evidence import ask
+
+CASES = yaml.safe_load((Path(__file__).parent / "data" / "clinical_questions.yaml").read_text())
+# Questions in other words than the sources', where the lexical retriever misses the claim that answers them.
+PARAPHRASES = [
+    ("Can too much ketamine kill you?", "c001-overdose-unconsciousness-breathing"),
+    ("What happens when someone quits ketamine after heavy use?", "c003-withdrawal-cravings-anxiety-mood"),
+]
+
+
+@pytest.fixture(scope="module")
+def pack() -> KnowledgePack:
+    return load_pack()
+
+
+@pytest.fixture(scope="module")
+def hybrid(pack: KnowledgePack, tmp_path_factory: pytest.TempPathFactory) -> EvidenceIndex:
+    pytest.importorskip("onnxruntime", reason="the dense extra is not installed")
+    index, note = build_claim_index(pack, "auto", tmp_path_factory.mktemp("cache"))
+    assert index.name == "hybrid" and note.startswith("hybrid retrieval")
+    return index
+
+
+def cited(question: str, index: EvidenceIndex, pack: KnowledgePack) -> set[str]:
+    return {r.claim_id for r in ask(question, index, pack).references if r.claim_id}
+
+
+@pytest.mark.parametrize("case", CASES["answered"], ids=lambda c: c["question"][:50])
+def test_hybrid_answers_the_clinical_questions_as_well(
+    case: dict[str, Any], hybrid: EvidenceIndex, pack: KnowledgePack
+) -> None:
+    answer = ask(case["question"], hybrid, pack)
+    assert not answer.abstained, answer.explanation
+    # The same evidence: each expected claim's quote is cited (a sibling claim on the very same span counts,
+    # e.g. the review naming "lamotrigine, naltrexone and paliperidone" is one quote under three claims).
+    quoted = {(r.source_id, r.start, r.end) for r in answer.references}
+    for claim_id in case["expect_claims"]:
+        claim = pack.claim(claim_id)
+        assert (claim.source_id, claim.start, claim.end) in quoted, claim_id
+    text = " ".join([answer.bottom_line or "", *(s.text for sec in answer.sections for s in sec.statements)])
+    for phrase in case["expect_text"]:
+        assert phrase.lower() in text.lower(), phrase
+    assert answer.certainty is not None and answer.certainty.value == case["certainty"]
+
+
+@pytest.mark.parametrize("question", CASES["abstained"])
+def test_hybrid_still_abstains(question: str, hybrid: EvidenceIndex, pack: KnowledgePack) -> None:
+    assert ask(question, hybrid, pack).abstained
+
+
+@pytest.mark.parametrize(("question", "claim_id"), PARAPHRASES)
+def test_hybrid_finds_paraphrases_the_lexical_retriever_misses(
+    question: str, claim_id: str, hybrid: EvidenceIndex, pack: KnowledgePack
+) -> None:
+    assert claim_id not in cited(question, build_lexical_claim_index(pack), pack)
+    assert claim_id in cited(question, hybrid, pack)
+
+
+def test_second_build_reuses_cached_claim_vectors(pack: KnowledgePack, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="the dense extra is not installed")
+    build_claim_index(pack, "hybrid", tmp_path)
+    [cache_file] = (tmp_path / "embeddings").glob("*/knowledge-pack-claims.npz")
+    written = cache_file.stat().st_mtime_ns
+    build_claim_index(pack, "hybrid", tmp_path)
+    assert cache_file.stat().st_mtime_ns == written  # read, not recomputed and rewritten
+
+
+def test_without_the_extra_auto_falls_back_and_says_so(
+    pack: KnowledgePack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claims, "missing_dense_modules", lambda: ["onnxruntime"])
+    index, note = build_claim_index(pack, "auto", tmp_path)
+    assert index.name == "fts5"
+    assert "dense extra is not installed" in note and "ketaguide[dense]" in note
+    with pytest.raises(InputError, match=r"hybrid needs the dense extra .*onnxruntime"):
+        build_claim_index(pack, "hybrid", tmp_path)
+
+
+def test_lexical_mode_imports_nothing_heavy(tmp_path: Path) -> None:
+    """Cold start: lexical retrieval must not pay for numpy or onnxruntime imports."""
+    code = (
+        "import sys; from ketaguide.bootstrap import build_runtime; from ketaguide.settings import Settings;"
+        f"r = build_runtime(Settings(retriever='lexical', cache_dir={str(tmp_path)!r}));"
+        "r.index.search('ketamine bladder', 40);"
+        "print(sorted(m for m in ('numpy', 'onnxruntime', 'tokenizers') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_unknown_mode_is_an_input_error(pack: KnowledgePack, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not one of auto, lexical, hybrid"):
+        build_claim_index(pack, "semantic", tmp_path)
