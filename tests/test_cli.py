@@ -74,3 +74,11 @@ def test_ask_rejects_unknown_format() -> None:
     result = run("ask", "lamotrigine", "--format", "pdf")
     assert result.returncode != 0
     assert "format" in result.stderr.lower()
+
+
+def test_ask_rejects_an_unknown_retriever_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KETAGUIDE_RETRIEVER", "psychic")
+    result = run("ask", "lamotrigine for ketamine craving")
+    assert result.returncode != 0
+    assert "retriever" in result.stderr.lower()
+    assert "Traceback" not in result.stderr

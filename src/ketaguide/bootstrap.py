@@ -8,7 +8,7 @@ from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
 from ketaguide.knowledge.loader import load_pack
 from ketaguide.retrieval.claims import build_claim_index
-from ketaguide.settings import Settings
+from ketaguide.settings import Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
-    settings = settings or Settings()
+    settings = settings or load_settings()
     pack = load_pack()
     index, note = build_claim_index(pack, settings.retriever, settings.cache_dir)
     return Runtime(settings=settings, pack=pack, index=index, retrieval_note=note)

@@ -25,8 +25,8 @@ def ask_command(
     fmt: AnswerFormat = typer.Option(AnswerFormat.text, "--format", "-f", help="text, markdown or json."),
 ) -> None:
     """Answer a clinical question with verbatim, cited evidence and a GRADE-style certainty."""
-    runtime = build_runtime()
     try:
+        runtime = build_runtime()
         answer = ask(question, runtime.index, runtime.pack)
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NoReturn
 
 import typer
@@ -15,15 +17,13 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ketaguide.domain.errors import InputError, KetaGuideError
-from ketaguide.services.assessment import (
-    assess_text,
-    care_plan_contract,
-    dose_check_contract,
-    intake_schema,
-    ketamine_dose,
-    lamotrigine_dose,
-    schedule_contract,
-)
+
+
+def _assessment() -> ModuleType:
+    """The assessment service, imported on first use: every command module loads at each start of the command
+    line, and the care-plan rules are not needed to answer a question (cold start, README "Benchmarks")."""
+    return importlib.import_module("ketaguide.services.assessment")
+
 
 dose_app = typer.Typer(help="Dose tools: lamotrigine escalation and ketamine order checks.", no_args_is_help=True)
 schema_app = typer.Typer(help="Publish JSON Schemas of KetaGuide's input documents.", no_args_is_help=True)
@@ -66,7 +66,7 @@ def assess_command(
     """Assess a patient intake: severity, phase, red flags, interactions, options, monitoring; all cited."""
     text = _read_source(source)
     try:
-        plan = care_plan_contract(assess_text(text))
+        plan = _assessment().care_plan_contract(_assessment().assess_text(text))
     except KetaGuideError as exc:
         _fail(exc)
     if fmt is OutputFormat.json:
@@ -168,7 +168,7 @@ def lamotrigine_command(
 ) -> None:
     """Print the label's lamotrigine escalation for the co-medications given, with the rash warning."""
     try:
-        schedule = schedule_contract(lamotrigine_dose(with_, age))
+        schedule = _assessment().schedule_contract(_assessment().lamotrigine_dose(with_, age))
     except KetaGuideError as exc:
         _fail(exc)
     if fmt is OutputFormat.json:
@@ -197,7 +197,7 @@ def ketamine_command(
 ) -> None:
     """Check a ketamine order against the label range and the sub-anaesthetic regimen, and explain the result."""
     try:
-        check = dose_check_contract(ketamine_dose(weight_kg, route, mg, minutes))
+        check = _assessment().dose_check_contract(_assessment().ketamine_dose(weight_kg, route, mg, minutes))
     except KetaGuideError as exc:
         _fail(exc)
     if fmt is OutputFormat.json:
@@ -214,7 +214,7 @@ def ketamine_command(
 @schema_app.command("intake")
 def intake_schema_command() -> None:
     """Print the JSON Schema of the intake document that `ketaguide assess` reads."""
-    _echo_json(intake_schema())
+    _echo_json(_assessment().intake_schema())
 
 
 def register(app: typer.Typer) -> None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from enum import StrEnum
+from types import ModuleType
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ketaguide.knowledge.loader import load_pack
-from ketaguide.services.knowledge import check_pack, export_pack, locate_quote, pack_stats
+
+
+def _knowledge() -> ModuleType:
+    """The knowledge service (and the clinical content it checks), imported on first use to keep cold start low."""
+    return importlib.import_module("ketaguide.services.knowledge")
+
 
 kb_app = typer.Typer(help="Check, summarise and export the knowledge pack.", no_args_is_help=True)
 
@@ -22,7 +29,7 @@ class ExportFormat(StrEnum):
 @kb_app.command("check")
 def check_command() -> None:
     """Fail on any quote not verbatim at its offsets, duplicate ids, dangling references or unknown values."""
-    problems = check_pack()
+    problems = _knowledge().check_pack()
     if problems:
         for problem in problems:
             typer.echo(f"problem: {problem}", err=True)
@@ -37,7 +44,7 @@ def stats_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Sources with their reliability, and claims by type and study design."""
-    stats = pack_stats(load_pack())
+    stats = _knowledge().pack_stats(load_pack())
     if as_json:
         typer.echo(json.dumps(stats, indent=2))
         return
@@ -58,7 +65,7 @@ def export_command(
     fmt: ExportFormat = typer.Option(ExportFormat.json, "--format", "-f", help="Export format."),
 ) -> None:
     """Print claims and sources (with reliability items) as JSON."""
-    typer.echo(json.dumps(export_pack(load_pack()), indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(_knowledge().export_pack(load_pack()), indent=2, ensure_ascii=False))
 
 
 @kb_app.command("locate")
@@ -68,7 +75,7 @@ def locate_command(source_id: str, quote: str) -> None:
     if source_id not in pack.sources:
         typer.echo(f"error: source_id: unknown source '{source_id}'", err=True)
         raise typer.Exit(2)
-    spans = locate_quote(pack.sources[source_id].text, quote)
+    spans = _knowledge().locate_quote(pack.sources[source_id].text, quote)
     if not spans:
         typer.echo("error: quote: not found verbatim in the source", err=True)
         raise typer.Exit(1)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
-
-from pydantic import BaseModel, ConfigDict
+from typing import NamedTuple, Protocol
 
 
-class Hit(BaseModel):
-    """A retrieved document id with its score (higher is better)."""
+class Hit(NamedTuple):
+    """A retrieved document id with its score (higher is better).
 
-    model_config = ConfigDict(frozen=True)
+    A named tuple rather than a model: a search returns up to a hundred per query, and building validated models
+    cost a third of a lexical query's time (docs/benchmarks-retrieval.md).
+    """
 
     doc_id: str
     score: float

@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import TypeAdapter
-
 from ketaguide.domain.lexicon import Lexicon
 from ketaguide.domain.ports import Hit
 from ketaguide.retrieval.query import query_phrases
@@ -28,9 +26,6 @@ TOKENIZE = "'porter unicode61 remove_diacritics 2'"
 ARRAY_SCORING_MIN_DOCS = 1000
 
 Scoring = Literal["auto", "sql", "arrays"]
-# Validating a list of hits in one call is ~40% cheaper than one Hit() per hit; at 100 hits a query it is still
-# a third of an array-scored search (docs/benchmarks-retrieval.md), hence `ranked` for callers that need no hits.
-_HITS = TypeAdapter(list[Hit])
 
 
 @dataclass(frozen=True)
@@ -103,7 +98,7 @@ class FtsIndex:
 
     def search(self, query: str, k: int) -> Sequence[Hit]:
         doc_ids, scores = self.ranked(query, k)
-        return _HITS.validate_python([{"doc_id": d, "score": s} for d, s in zip(doc_ids, scores, strict=True)])
+        return list(map(Hit, doc_ids, scores))
 
     def ranked(self, query: str, k: int) -> tuple[list[str], list[float]]:
         """The `k` best document ids and their scores (higher is better): `search` without building hits."""
