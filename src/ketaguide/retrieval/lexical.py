@@ -98,7 +98,7 @@ class FtsIndex:
 
     def search(self, query: str, k: int) -> Sequence[Hit]:
         doc_ids, scores = self.ranked(query, k)
-        return list(map(Hit, doc_ids, scores))
+        return list(map(Hit._make, zip(doc_ids, scores, strict=True)))
 
     def ranked(self, query: str, k: int) -> tuple[list[str], list[float]]:
         """The `k` best document ids and their scores (higher is better): `search` without building hits."""
