@@ -12,17 +12,11 @@ import yaml
 from ketaguide.domain.evidence import Level
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
-from ketaguide.knowledge.loader import load_pack
 from ketaguide.retrieval.claims import build_lexical_claim_index
 from ketaguide.services.evidence import answer_contract, ask
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "clinical_questions.yaml").read_text())
 SCHEMA = yaml.safe_load((Path(__file__).parent / "data" / "answer.schema.yaml").read_text())
-
-
-@pytest.fixture(scope="module")
-def pack() -> KnowledgePack:
-    return load_pack()
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ from ketaguide.domain.assess import diagnose, remission_for, severity_for
 from ketaguide.domain.intake import parse_intake
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.plan import CarePlan, ClinicalContent, assess_phase, evaluate
-from ketaguide.knowledge.clinical import load_clinical
-from ketaguide.knowledge.loader import load_pack
 
 SIX = ["larger_amounts", "cut_down", "time_spent", "craving", "role_failure", "tolerance"]
 
@@ -286,16 +284,6 @@ VIGNETTES: list[dict[str, Any]] = [
         "not_options": {"benzodiazepines_withdrawal"},
     },
 ]
-
-
-@pytest.fixture(scope="module")
-def pack() -> KnowledgePack:
-    return load_pack()
-
-
-@pytest.fixture(scope="module")
-def content() -> ClinicalContent:
-    return load_clinical()
 
 
 def plan_for(document: dict[str, Any], pack: KnowledgePack, content: ClinicalContent) -> CarePlan:

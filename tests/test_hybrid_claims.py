@@ -13,7 +13,6 @@ import yaml
 from ketaguide.domain.errors import InputError
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
-from ketaguide.knowledge.loader import load_pack
 from ketaguide.retrieval import claims
 from ketaguide.retrieval.claims import build_claim_index, build_lexical_claim_index
 from ketaguide.services.evidence import ask
@@ -24,11 +23,6 @@ PARAPHRASES = [
     ("Can too much ketamine kill you?", "c001-overdose-unconsciousness-breathing"),
     ("What happens when someone quits ketamine after heavy use?", "c003-withdrawal-cravings-anxiety-mood"),
 ]
-
-
-@pytest.fixture(scope="module")
-def pack() -> KnowledgePack:
-    return load_pack()
 
 
 @pytest.fixture(scope="module")

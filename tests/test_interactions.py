@@ -12,20 +12,10 @@ from ketaguide.domain.intake import parse_intake
 from ketaguide.domain.interactions import find_interactions, normalise_name, patient_exposures
 from ketaguide.domain.pack import KnowledgePack
 from ketaguide.domain.plan import ClinicalContent
-from ketaguide.knowledge.clinical import FILES, cited_ids, inspect_clinical, load_clinical
-from ketaguide.knowledge.loader import content_root, load_pack
+from ketaguide.knowledge.clinical import FILES, cited_ids, inspect_clinical
+from ketaguide.knowledge.loader import content_root
 
 CLINICAL_REFERENCE = Path(__file__).parents[2] / "shared" / "docs" / "clinical-reference.md"
-
-
-@pytest.fixture(scope="module")
-def pack() -> KnowledgePack:
-    return load_pack()
-
-
-@pytest.fixture(scope="module")
-def content() -> ClinicalContent:
-    return load_clinical()
 
 
 @pytest.mark.parametrize(
