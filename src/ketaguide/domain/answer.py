@@ -58,7 +58,7 @@ class Section(BaseModel):
 
 
 class Answer(BaseModel):
-    """A structured answer; the JSON contract other tools rely on is `Answer.contract()`."""
+    """A structured answer; `services.evidence.answer_contract` gives the JSON shape other tools rely on."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -152,7 +152,7 @@ class QuestionFocus(BaseModel):
         )
 
     def no_evidence_message(self) -> str:
-        named = ", ".join(sorted(self.drugs | self.focus)) or "this question"
+        named = ", ".join(sorted(c.replace("_", " ") for c in self.drugs | self.focus)) or "this question"
         return f"The knowledge pack has no evidence that answers this question (on {named}). Nothing is inferred."
 
 
