@@ -93,6 +93,9 @@ def print_care_plan(plan: dict[str, Any], console: Console) -> None:
     _print_list(
         "Open questions (not in the sources)", [f"{g['topic']}: {g['message']}" for g in plan["evidence_gaps"]], console
     )
+    _print_list(
+        "Where sources conflict", [f"{c['message']} {_cites(c['citations'])}" for c in plan["conflicts"]], console
+    )
     _print_references(plan["references"], console)
 
 

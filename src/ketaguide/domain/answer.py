@@ -441,11 +441,11 @@ def _conflict_sections(selected: list[Claim], refs: ReferenceList, pack: Knowled
     seen: dict[str, Conflict] = {}
     for claim in selected:
         seen.update({c.id: c for c in pack.conflicts_of(claim.id)})
-    statements = [_conflict_statement(conflict, refs, pack) for conflict in seen.values()]
+    statements = [conflict_statement(conflict, refs, pack) for conflict in seen.values()]
     return [Section(heading="Where sources conflict", statements=tuple(statements))] if statements else []
 
 
-def _conflict_statement(conflict: Conflict, refs: ReferenceList, pack: KnowledgePack) -> Statement:
+def conflict_statement(conflict: Conflict, refs: ReferenceList, pack: KnowledgePack) -> Statement:
     """Both sides of a disagreement, each cited, so an answer never shows one side alone."""
     parts, cites = [], []
     for side in conflict.sides:

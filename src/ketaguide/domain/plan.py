@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ketaguide.domain.answer import conflict_statement
 from ketaguide.domain.assess import Diagnosis, diagnose
 from ketaguide.domain.citations import Reference
 from ketaguide.domain.dosing import KetamineDosing, LamotrigineDosing
@@ -210,6 +211,14 @@ class EvidenceGap(_Finding):
     message: str
 
 
+class SourceConflict(_Finding):
+    """Sources that disagree on a point a finding rests on: both sides, each cited."""
+
+    topic: str
+    message: str
+    citations: tuple[int, ...]
+
+
 class CarePlan(_Finding):
     diagnosis: Diagnosis
     phase: PhaseAssessment
@@ -219,6 +228,7 @@ class CarePlan(_Finding):
     monitoring: tuple[MonitoringItem, ...]
     unrecognized_medications: tuple[str, ...]
     evidence_gaps: tuple[EvidenceGap, ...]
+    conflicts: tuple[SourceConflict, ...]
     references: tuple[Reference, ...]
 
 
@@ -236,17 +246,30 @@ def evaluate(intake: Intake, pack: KnowledgePack, content: ClinicalContent) -> C
     red_flags = _red_flags(content.red_flags, facts, citer)
     interactions = _interactions(exposures, content.interactions, citer)
     options = _options(content.options, facts, phase, citer)
+    monitoring = _monitoring(content.monitoring, facts, intake, citer)
     return CarePlan(
         diagnosis=diagnosis,
         phase=phase_assessment,
         red_flags=red_flags,
         interactions=interactions,
         options=options,
-        monitoring=_monitoring(content.monitoring, facts, intake, citer),
+        monitoring=monitoring,
         unrecognized_medications=unrecognised,
         evidence_gaps=tuple(EvidenceGap(topic=g.topic, message=g.message) for g in content.gaps if g.applies(facts)),
+        conflicts=_source_conflicts(pack, citer),
         references=citer.reference_list.references,
     )
+
+
+def _source_conflicts(pack: KnowledgePack, citer: Citer) -> tuple[SourceConflict, ...]:
+    """Every pack conflict touching a claim the plan cites, both sides shown (as answers show them)."""
+    cited = [r.claim_id for r in citer.reference_list.references if r.claim_id]
+    conflicts = {c.id: c for claim_id in cited for c in pack.conflicts_of(claim_id)}
+    found = []
+    for conflict in conflicts.values():
+        statement = conflict_statement(conflict, citer.reference_list, pack)
+        found.append(SourceConflict(topic=conflict.topic, message=statement.text, citations=statement.citations))
+    return tuple(found)
 
 
 def _diagnosis_cites(intake: Intake, diagnosis: Diagnosis, content: ClinicalContent) -> Cites:

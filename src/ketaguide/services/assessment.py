@@ -83,6 +83,7 @@ def care_plan_contract(plan: CarePlan) -> dict[str, Any]:
         "monitoring": body["monitoring"],
         "unrecognized_medications": body["unrecognized_medications"],
         "evidence_gaps": body["evidence_gaps"],
+        "conflicts": body["conflicts"],
         "references": [reference_contract(r) for r in plan.references],
     }
 
