@@ -88,7 +88,7 @@ def test_no_finding_lacks_a_citation(document: dict[str, Any]) -> None:
     plan = evaluate(parse_intake(document), load_pack(), load_clinical())
     numbers = {r.n for r in plan.references}
     assert numbers == set(range(1, len(plan.references) + 1))
-    findings = [plan.diagnosis, *plan.red_flags, *plan.interactions, *plan.options, *plan.monitoring]
+    findings = [plan.diagnosis, *plan.red_flags, *plan.interactions, *plan.options, *plan.monitoring, *plan.conflicts]
     for finding in findings:
         assert finding.citations, f"{finding!r} cites nothing"
         assert set(finding.citations) <= numbers

@@ -23,6 +23,7 @@ CONTRACT_KEYS = {
     "phase_citations",
     "red_flags",
     "interactions",
+    "conflicts",
     "options",
     "monitoring",
     "unrecognized_medications",
