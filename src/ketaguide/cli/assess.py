@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from ketaguide.cli.render import reference_line
 from ketaguide.domain.errors import InputError, KetaGuideError
 
 
@@ -146,20 +147,8 @@ def _print_list(title: str, lines: list[str], console: Console) -> None:
         console.print(Panel("\n".join(f"- {escape(line)}" for line in lines), title=title, border_style="cyan"))
 
 
-def _reference_line(ref: dict[str, Any]) -> str:
-    if ref["kind"] == "external":
-        where = f", {ref['section']}" if ref.get("section") else ""
-        line = f"{ref['title']} ({ref['publisher']}{where}) {ref.get('url') or ''}".rstrip()
-        return f"{line}\n   says: {ref['statement']} [confidence: {ref['confidence']}]"
-    return (
-        f"\u201c{ref['quote']}\u201d \u2014 {ref['source_title']} ({ref['source_id']},"
-        f" chars {ref['start']}-{ref['end']}; {ref['study_design'].replace('_', ' ')};"
-        f" source reliability {ref['source_reliability']})"
-    )
-
-
 def _print_references(refs: list[dict[str, Any]], console: Console) -> None:
-    lines = "\n".join(f"{r['n']}. {escape(_reference_line(r))}" for r in refs)
+    lines = "\n".join(f"{r['n']}. {escape(reference_line(r, with_statement=True))}" for r in refs)
     console.print(Panel(lines, title="References", border_style="blue"))
 
 

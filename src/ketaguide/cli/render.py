@@ -13,10 +13,12 @@ def _cites(numbers: list[int]) -> str:
     return "".join(f"[{n}]" for n in numbers)
 
 
-def _reference_line(ref: dict[str, Any]) -> str:
+def reference_line(ref: dict[str, Any], with_statement: bool = False) -> str:
+    """One numbered reference: a verbatim quote with its source, or an external reference (and what it says)."""
     if ref["kind"] == "external":
         where = f", {ref['section']}" if ref.get("section") else ""
-        return f"{ref['title']} ({ref['publisher']}{where}) {ref.get('url') or ''}".rstrip()
+        line = f"{ref['title']} ({ref['publisher']}{where}) {ref.get('url') or ''}".rstrip()
+        return f"{line}\n   says: {ref['statement']} [confidence: {ref['confidence']}]" if with_statement else line
     return (
         f"\u201c{ref['quote']}\u201d \u2014 {ref['source_title']} "
         f"({ref['source_id']}, chars {ref['start']}-{ref['end']}); "
@@ -40,7 +42,7 @@ def answer_markdown(answer: dict[str, Any]) -> str:
         lines += [f"- {s['text']} {_cites(s['citations'])}".rstrip() for s in section["statements"]]
         lines.append("")
     lines += ["### References", ""]
-    lines += [f"{r['n']}. {_reference_line(r)}" for r in answer["references"]]
+    lines += [f"{r['n']}. {reference_line(r)}" for r in answer["references"]]
     return "\n".join(lines)
 
 
@@ -58,6 +60,6 @@ def print_answer(answer: dict[str, Any], console: Console) -> None:
     from rich.markdown import Markdown  # only the text rendering needs it (~40 ms of cold start)
 
     console.print(Markdown(body))
-    refs = Group(*(Text(f"{r['n']}. {_reference_line(r)}") for r in answer["references"]))
+    refs = Group(*(Text(f"{r['n']}. {reference_line(r)}") for r in answer["references"]))
     console.print(Panel(refs, title="References (verbatim quotes)", border_style="blue"))
     console.print(Text(f"Retrieval: {answer['retriever']}", style="dim"))

@@ -55,7 +55,7 @@ STATUSES = ("pregnant", "breastfeeding", "under_18", "asq_answered", "asq_positi
 SEVERITIES = ("none", "mild", "moderate", "severe")
 PHASES: tuple[Phase, ...] = ("intoxication", "withdrawal", "early_abstinence", "relapse_prevention", "unknown")
 
-# --- Phase conventions (KetaGuide's, documented in docs/assess.md) --------------------------------------------
+# --- Phase conventions (KetaGuide's, documented in the README) -------------------------------------------------
 # Intoxication: last use within 6 hours. Merck: acute effects "usually fade within 45 min to several hours"; 6 h
 # takes the long end of "several hours" so that a patient who may still be intoxicated is treated as such.
 INTOXICATION_WINDOW_HOURS = 6.0

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ketaguide.domain.lexicon import Lexicon
 from ketaguide.domain.ports import Hit
-from ketaguide.retrieval.query import query_phrases
+from ketaguide.retrieval.query import match_expression, query_phrases
 
 if TYPE_CHECKING:
     from ketaguide.retrieval.postings import Fts5Postings, Fts5Stemmer
@@ -108,8 +108,7 @@ class FtsIndex:
         self.prepare()
         if self._arrays is not None:
             return self._ranked_arrays(phrases, k)
-        expression = " OR ".join(f'"{p}"' for p in phrases)
-        rows = self._db.execute(self._sql, (expression, k)).fetchall()
+        rows = self._db.execute(self._sql, (match_expression(phrases), k)).fetchall()
         # FTS5's bm25() is lower-is-better; negate so every index ranks higher-is-better.
         return [doc_id for doc_id, _ in rows], [-score for _, score in rows]
 

@@ -7,7 +7,7 @@ import re
 from ketaguide.domain.lexicon import Lexicon
 from ketaguide.domain.text import STOPWORDS, tokens
 
-__all__ = ["STOPWORDS", "fts_query", "query_phrases", "tokens"]
+__all__ = ["STOPWORDS", "fts_query", "match_expression", "query_phrases", "tokens"]
 
 
 # FTS5's unicode61 tokenizer splits on every non-alphanumeric character; phrases are written the same way.
@@ -38,4 +38,9 @@ def fts_query(text: str, lexicon: Lexicon | None = None) -> str:
     OR semantics let BM25 rank by how much of the question a passage covers; the synonyms let
     "ketamine bladder" reach "ketamine-induced cystitis".
     """
-    return " OR ".join(f'"{p}"' for p in query_phrases(text, lexicon))
+    return match_expression(query_phrases(text, lexicon))
+
+
+def match_expression(phrases: list[str]) -> str:
+    """Phrases as an FTS5 MATCH expression, OR-ed."""
+    return " OR ".join(f'"{p}"' for p in phrases)

@@ -70,7 +70,7 @@ def ketamine_dose(weight_kg: float, route: str, mg: float, over_minutes: float |
 
 
 def care_plan_contract(plan: CarePlan) -> dict[str, Any]:
-    """The documented JSON shape of a care plan (docs/assess.md, "Output")."""
+    """The documented JSON shape of a care plan (README, "Patient assessment and care plan", "Output")."""
     body = plan.model_dump(mode="json", exclude={"references", "phase"})
     return {
         "diagnosis": body["diagnosis"],
