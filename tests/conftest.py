@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.clinical import ClinicalContent, load_clinical
 from ketaguide.knowledge.loader import load_pack
 

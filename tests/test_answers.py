@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from ketaguide.domain.evidence import Level
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.evidence.models import Level
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
 from ketaguide.retrieval.claims import build_lexical_claim_index
 from ketaguide.services.evidence import answer_contract, ask

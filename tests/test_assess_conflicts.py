@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.services.assessment import assess_text, care_plan_contract
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "intakes"

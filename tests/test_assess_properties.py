@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ketaguide.domain.assess import COUNTED_CRITERIA, diagnose, severity_for
-from ketaguide.domain.intake import Condition, Criterion, Intake, Substance, Symptom, parse_intake
-from ketaguide.domain.plan import PHASES, evaluate
+from ketaguide.domain.care.diagnosis import COUNTED_CRITERIA, diagnose, severity_for
+from ketaguide.domain.care.intake import Condition, Criterion, Intake, Substance, Symptom, parse_intake
+from ketaguide.domain.care.plan import PHASES, evaluate
 from ketaguide.knowledge.clinical import load_clinical
 from ketaguide.knowledge.loader import load_pack
 

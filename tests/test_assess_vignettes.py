@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from ketaguide.domain.assess import diagnose, remission_for, severity_for
-from ketaguide.domain.intake import parse_intake
-from ketaguide.domain.pack import KnowledgePack
-from ketaguide.domain.plan import CarePlan, ClinicalContent, assess_phase, evaluate
+from ketaguide.domain.care.diagnosis import diagnose, remission_for, severity_for
+from ketaguide.domain.care.intake import parse_intake
+from ketaguide.domain.care.plan import CarePlan, ClinicalContent, assess_phase, evaluate
+from ketaguide.domain.evidence.pack import KnowledgePack
 
 SIX = ["larger_amounts", "cut_down", "time_spent", "craving", "role_failure", "tolerance"]
 

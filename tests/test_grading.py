@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ketaguide.domain.evidence import Level, StudyDesign
-from ketaguide.domain.grading import EvidenceItem, grade_body, grade_item
+from ketaguide.domain.evidence.grading import EvidenceItem, grade_body, grade_item
+from ketaguide.domain.evidence.models import Level, StudyDesign
 
 
 def item(design: StudyDesign, reliability: Level = Level.HIGH, **kw: object) -> EvidenceItem:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ketaguide.domain.errors import InputError
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
 from ketaguide.retrieval import claims
 from ketaguide.retrieval.claims import build_claim_index, build_lexical_claim_index

@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from ketaguide.domain.care.intake import Criterion, Intake, Substance, intake_json_schema, parse_intake
 from ketaguide.domain.errors import IntakeError
-from ketaguide.domain.intake import Criterion, Intake, Substance, intake_json_schema, parse_intake
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples" / "intakes").glob("*.json"))
 MINIMAL: dict[str, Any] = {"age": 30, "sex": "female"}

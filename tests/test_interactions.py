@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ketaguide.domain.intake import parse_intake
-from ketaguide.domain.interactions import find_interactions, normalise_name, patient_exposures
-from ketaguide.domain.pack import KnowledgePack
-from ketaguide.domain.plan import ClinicalContent
+from ketaguide.domain.care.intake import parse_intake
+from ketaguide.domain.care.interactions import find_interactions, normalise_name, patient_exposures
+from ketaguide.domain.care.plan import ClinicalContent
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.clinical import FILES, cited_ids, inspect_clinical
 from ketaguide.knowledge.loader import content_root
 

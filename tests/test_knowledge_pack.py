@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ketaguide.domain.evidence import ClaimType, StudyDesign
+from ketaguide.domain.evidence.models import ClaimType, StudyDesign
 from ketaguide.knowledge.loader import content_root, inspect_pack, load_pack
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seeds"

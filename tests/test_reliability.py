@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ketaguide.domain.evidence import Level
-from ketaguide.domain.reliability import (
+from ketaguide.domain.evidence.models import Level
+from ketaguide.domain.evidence.reliability import (
     CuratorObservations,
     Observation,
     assess_source,

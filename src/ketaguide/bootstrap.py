@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
 from ketaguide.knowledge.loader import load_pack
 from ketaguide.retrieval.claims import build_claim_index

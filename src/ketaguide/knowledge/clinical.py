@@ -18,19 +18,16 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ketaguide.domain.dosing import (
+from ketaguide.domain.care.dosing import (
     CONTRACEPTIVE_CLASS,
     INDUCER_CLASS,
     VALPROATE_CLASS,
     KetamineDosing,
     LamotrigineDosing,
 )
-from ketaguide.domain.errors import KnowledgePackError
-from ketaguide.domain.findings import Cites, ReferenceEntry
-from ketaguide.domain.intake import Substance
-from ketaguide.domain.interactions import SUBJECT_DRUG, DrugEntry, Formulary, InteractionRule, normalise_name
-from ketaguide.domain.pack import KnowledgePack
-from ketaguide.domain.plan import (
+from ketaguide.domain.care.intake import Substance
+from ketaguide.domain.care.interactions import SUBJECT_DRUG, DrugEntry, Formulary, InteractionRule, normalise_name
+from ketaguide.domain.care.plan import (
     CareOptionRule,
     ClinicalContent,
     DiagnosisEvidence,
@@ -41,6 +38,9 @@ from ketaguide.domain.plan import (
     RedFlagRule,
     fact_vocabulary,
 )
+from ketaguide.domain.citing.citer import Cites, ReferenceEntry
+from ketaguide.domain.errors import KnowledgePackError
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.loader import content_root, load_pack
 
 FILES = ("references.yaml", "medications.yaml", "interactions.yaml", "care_plan.yaml", "dosing.yaml")

@@ -18,10 +18,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ketaguide.domain.errors import KnowledgePackError
-from ketaguide.domain.evidence import Claim, Conflict, Source
-from ketaguide.domain.lexicon import Lexicon
-from ketaguide.domain.pack import KnowledgePack
-from ketaguide.domain.reliability import assess_source
+from ketaguide.domain.evidence.lexicon import Lexicon
+from ketaguide.domain.evidence.models import Claim, Conflict, Source
+from ketaguide.domain.evidence.pack import KnowledgePack
+from ketaguide.domain.evidence.reliability import assess_source
 from ketaguide.knowledge.schema import ClaimsEnvelope, ConflictsFile, LexiconFile, SourceEntry, SourcesFile
 
 _Model = TypeVar("_Model", bound=BaseModel)

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketaguide.domain.evidence import Conflict, SourceKind
-from ketaguide.domain.lexicon import Concept
-from ketaguide.domain.reliability import CuratorObservations
+from ketaguide.domain.evidence.lexicon import Concept
+from ketaguide.domain.evidence.models import Conflict, SourceKind
+from ketaguide.domain.evidence.reliability import CuratorObservations
 
 
 class _Strict(BaseModel):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ketaguide.domain.errors import InputError
-from ketaguide.domain.evidence import Claim
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.evidence.models import Claim
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
 from ketaguide.retrieval.embedding import DENSE_INSTALL_HINT, missing_dense_modules
 from ketaguide.retrieval.fusion import HybridIndex

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ketaguide.domain.lexicon import Lexicon
+from ketaguide.domain.evidence.lexicon import Lexicon
 from ketaguide.domain.ports import Hit
 from ketaguide.retrieval.query import match_expression, query_phrases
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ketaguide.domain.lexicon import Lexicon
-from ketaguide.domain.text import STOPWORDS, tokens
+from ketaguide.domain.evidence.lexicon import Lexicon
+from ketaguide.domain.evidence.text import STOPWORDS, tokens
 
 __all__ = ["STOPWORDS", "fts_query", "match_expression", "query_phrases", "tokens"]
 

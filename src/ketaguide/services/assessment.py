@@ -6,13 +6,18 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ketaguide.domain.dosing import KetamineOrderCheck, LamotrigineSchedule, check_ketamine_order, lamotrigine_schedule
+from ketaguide.domain.care.dosing import (
+    KetamineOrderCheck,
+    LamotrigineSchedule,
+    check_ketamine_order,
+    lamotrigine_schedule,
+)
+from ketaguide.domain.care.intake import intake_json_schema, parse_intake
+from ketaguide.domain.care.interactions import DrugEntry
+from ketaguide.domain.care.plan import CarePlan, ClinicalContent, evaluate
+from ketaguide.domain.citing.citer import Citer
 from ketaguide.domain.errors import InputError, IntakeError
-from ketaguide.domain.findings import Citer
-from ketaguide.domain.intake import intake_json_schema, parse_intake
-from ketaguide.domain.interactions import DrugEntry
-from ketaguide.domain.pack import KnowledgePack
-from ketaguide.domain.plan import CarePlan, ClinicalContent, evaluate
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.clinical import load_clinical
 from ketaguide.knowledge.loader import load_pack
 from ketaguide.services.evidence import reference_contract

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ketaguide.domain.answer import Answer, compose_answer
-from ketaguide.domain.citations import Reference
+from ketaguide.domain.answering.answer import Answer, compose_answer
+from ketaguide.domain.citing.references import Reference
 from ketaguide.domain.errors import InputError
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.domain.ports import EvidenceIndex
 from ketaguide.knowledge.dictionary import is_dictionary_word
 

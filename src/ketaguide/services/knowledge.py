@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.clinical import inspect_clinical
 from ketaguide.knowledge.loader import build_pack, inspect_pack
 

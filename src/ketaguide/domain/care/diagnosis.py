@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ketaguide.domain.intake import Criterion, Intake
+from ketaguide.domain.care.intake import Criterion, Intake
 
 Severity = Literal["none", "mild", "moderate", "severe"]
 Remission = Literal["early remission", "sustained remission"]

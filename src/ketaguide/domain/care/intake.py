@@ -22,7 +22,7 @@ class Criterion(StrEnum):
     """DSM-5 phencyclidine-class use disorder criteria, past 12 months (clinical-reference.md s.1).
 
     `withdrawal` is accepted so a clinician can record it, but it is not in the phencyclidine list and is never
-    counted (see `ketaguide.domain.assess.COUNTED_CRITERIA`).
+    counted (see `ketaguide.domain.care.diagnosis.COUNTED_CRITERIA`).
     """
 
     LARGER_AMOUNTS = "larger_amounts"

@@ -21,7 +21,7 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketaguide.domain.evidence import Level, ReliabilityAssessment, ReliabilityItem
+from ketaguide.domain.evidence.models import Level, ReliabilityAssessment, ReliabilityItem
 
 
 class Observation(BaseModel):

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ketaguide.domain.findings import Cites
-from ketaguide.domain.intake import Intake
+from ketaguide.domain.care.intake import Intake
+from ketaguide.domain.citing.citer import Cites
 
 InteractionSeverity = Literal["major", "moderate", "minor", "unrated"]
 Origin = Literal["subject", "medication", "substance"]

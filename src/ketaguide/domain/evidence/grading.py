@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from ketaguide.domain.evidence import Level, StudyDesign
+from ketaguide.domain.evidence.models import Level, StudyDesign
 
 _START = {
     StudyDesign.CONTROLLED_TRIAL: (Level.HIGH, "controlled trial: starts high"),

@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketaguide.domain.citations import Reference
+from ketaguide.domain.care.interactions import DrugEntry
+from ketaguide.domain.citing.citer import Citer, Cites
+from ketaguide.domain.citing.references import Reference
 from ketaguide.domain.errors import InputError
-from ketaguide.domain.findings import Citer, Cites
-from ketaguide.domain.interactions import DrugEntry
 
 RegimenId = Literal["standard", "valproate", "inducer"]
 Route = Literal["iv", "im"]

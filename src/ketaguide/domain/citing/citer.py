@@ -2,7 +2,7 @@
 
 A finding cites pack claims (verbatim quotes) and/or external references (label, guideline, paper) stored in
 `knowledge/content/references.yaml`. External references carry the design and any GRADE rating the source reports,
-so options can be graded by `ketaguide.domain.grading` from the same evidence they cite.
+so options can be graded by `ketaguide.domain.evidence.grading` from the same evidence they cite.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ketaguide.domain.citations import ExternalReference, ReferenceList
-from ketaguide.domain.evidence import Claim, ClaimType, Level, StudyDesign
-from ketaguide.domain.grading import CertaintyAssessment, EvidenceItem, grade_body
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.citing.references import ExternalReference, ReferenceList
+from ketaguide.domain.evidence.grading import CertaintyAssessment, EvidenceItem, grade_body
+from ketaguide.domain.evidence.models import Claim, ClaimType, Level, StudyDesign
+from ketaguide.domain.evidence.pack import KnowledgePack
 
 
 class Cites(BaseModel):

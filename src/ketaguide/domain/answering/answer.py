@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from ketaguide.domain.citations import Reference, ReferenceList
-from ketaguide.domain.evidence import Claim, ClaimType, Conflict, Level, StudyDesign
-from ketaguide.domain.grading import CertaintyAssessment, EvidenceItem, grade_body
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.citing.references import Reference, ReferenceList
+from ketaguide.domain.citing.statements import Statement, conflict_statement
+from ketaguide.domain.evidence.grading import CertaintyAssessment, EvidenceItem, grade_body
+from ketaguide.domain.evidence.models import Claim, ClaimType, Conflict, Level, StudyDesign
+from ketaguide.domain.evidence.pack import KnowledgePack
+from ketaguide.domain.evidence.text import QUESTION_FILLER, stem, tokens
 from ketaguide.domain.ports import Hit
-from ketaguide.domain.text import QUESTION_FILLER, stem, tokens
 
 MAX_CLAIMS = 12
 # A claim scoring under this fraction of the best relevant claim's BM25 score is too weakly related to cite.
@@ -41,13 +42,6 @@ _UNRELIABLE = (Level.LOW, Level.VERY_LOW)
 
 def _no_word(word: str) -> bool:
     return False
-
-
-class Statement(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    text: str
-    citations: tuple[int, ...]
 
 
 class Section(BaseModel):
@@ -443,20 +437,6 @@ def _conflict_sections(selected: list[Claim], refs: ReferenceList, pack: Knowled
         seen.update({c.id: c for c in pack.conflicts_of(claim.id)})
     statements = [conflict_statement(conflict, refs, pack) for conflict in seen.values()]
     return [Section(heading="Where sources conflict", statements=tuple(statements))] if statements else []
-
-
-def conflict_statement(conflict: Conflict, refs: ReferenceList, pack: KnowledgePack) -> Statement:
-    """Both sides of a disagreement, each cited, so an answer never shows one side alone."""
-    parts, cites = [], []
-    for side in conflict.sides:
-        numbers = [refs.cite_claim(pack.claim(cid), pack.source_of(pack.claim(cid))) for cid in side.claims]
-        levels = sorted({str(pack.source_of(pack.claim(cid)).reliability.level) for cid in side.claims})
-        parts.append(f"{side.position} (source reliability: {', '.join(levels)})")
-        cites += numbers
-    return Statement(
-        text=f"Sources conflict on {conflict.topic.lower()}: " + "; versus: ".join(parts) + ".",
-        citations=tuple(cites),
-    )
 
 
 def _caveat(selected: list[Claim], certainty: CertaintyAssessment, refs: ReferenceList, pack: KnowledgePack) -> Section:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ketaguide.domain.evidence import Claim, Conflict, Source
-from ketaguide.domain.lexicon import Lexicon
-from ketaguide.domain.text import NEGATING_PREFIXES, stem, tokens
+from ketaguide.domain.evidence.lexicon import Lexicon
+from ketaguide.domain.evidence.models import Claim, Conflict, Source
+from ketaguide.domain.evidence.text import NEGATING_PREFIXES, stem, tokens
 
 
 @dataclass(frozen=True)

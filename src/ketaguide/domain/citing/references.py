@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketaguide.domain.evidence import Claim, Level, Source, StudyDesign
+from ketaguide.domain.evidence.models import Claim, Level, Source, StudyDesign
 
 
 class ExternalReference(BaseModel):

@@ -20,14 +20,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ketaguide.domain.answer import conflict_statement
-from ketaguide.domain.assess import Diagnosis, diagnose
-from ketaguide.domain.citations import Reference
-from ketaguide.domain.dosing import KetamineDosing, LamotrigineDosing
-from ketaguide.domain.evidence import Level
-from ketaguide.domain.findings import Citer, Cites, ReferenceEntry
-from ketaguide.domain.intake import Condition, Criterion, Intake, Substance, Symptom
-from ketaguide.domain.interactions import (
+from ketaguide.domain.care.diagnosis import Diagnosis, diagnose
+from ketaguide.domain.care.dosing import KetamineDosing, LamotrigineDosing
+from ketaguide.domain.care.intake import Condition, Criterion, Intake, Substance, Symptom
+from ketaguide.domain.care.interactions import (
     Exposure,
     Formulary,
     InteractionRule,
@@ -35,7 +31,11 @@ from ketaguide.domain.interactions import (
     find_interactions,
     patient_exposures,
 )
-from ketaguide.domain.pack import KnowledgePack
+from ketaguide.domain.citing.citer import Citer, Cites, ReferenceEntry
+from ketaguide.domain.citing.references import Reference
+from ketaguide.domain.citing.statements import conflict_statement
+from ketaguide.domain.evidence.models import Level
+from ketaguide.domain.evidence.pack import KnowledgePack
 
 Phase = Literal["intoxication", "withdrawal", "early_abstinence", "relapse_prevention", "unknown"]
 OptionPhase = Literal["intoxication", "withdrawal", "early_abstinence", "relapse_prevention"]
