@@ -1,12 +1,42 @@
-"""Shared fixtures: the bundled knowledge pack and clinical content, loaded once per test session."""
+"""Shared fixtures: the bundled knowledge pack and clinical content, loaded once per test session.
+
+No test writes to the user's home. For the whole session HOME points at a temporary folder (onnxruntime keeps
+telemetry under ~/.cache/Microsoft; a command run as a subprocess inherits the variable) and KETAGUIDE_CACHE_DIR at
+one temporary cache shared by all tests, so the pack's claims are embedded once per session, not once per test.
+A test that needs an empty cache of its own asks for `own_cache_dir`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.knowledge.clinical import ClinicalContent, load_clinical
+from ketaguide.knowledge.clinical import load_clinical
 from ketaguide.knowledge.loader import load_pack
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A temporary HOME and KetaGuide cache for the whole session (autouse: every test, every subprocess)."""
+    home = tmp_path_factory.mktemp("home")
+    cache = tmp_path_factory.mktemp("ketaguide-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+        patch.setenv("KETAGUIDE_CACHE_DIR", str(cache))
+        yield cache
+
+
+@pytest.fixture
+def own_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty KetaGuide cache for this test alone (a cold start), instead of the session's shared one."""
+    cache = tmp_path / "ketaguide-cache"
+    monkeypatch.setenv("KETAGUIDE_CACHE_DIR", str(cache))
+    return cache
 
 
 @pytest.fixture(scope="session")
@@ -15,5 +45,5 @@ def pack() -> KnowledgePack:
 
 
 @pytest.fixture(scope="session")
-def content() -> ClinicalContent:
-    return load_clinical()
+def content(pack: KnowledgePack) -> ClinicalContent:
+    return load_clinical(pack)

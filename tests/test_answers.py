@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,23 +10,32 @@ import jsonschema
 import pytest
 import yaml
 
+from ketaguide.bootstrap import Runtime, build_runtime
 from ketaguide.domain.evidence.models import Level
 from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.domain.ports import EvidenceIndex
-from ketaguide.retrieval.claims import build_lexical_claim_index
-from ketaguide.services.evidence import answer_contract, ask
+from ketaguide.services.evidence import ask
+from ketaguide.settings import load_settings
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "clinical_questions.yaml").read_text())
 SCHEMA = yaml.safe_load((Path(__file__).parent / "data" / "answer.schema.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
-def index(pack: KnowledgePack) -> EvidenceIndex:
-    return build_lexical_claim_index(pack)
+def runtime() -> Iterator[Runtime]:
+    """The runtime `ask` answers from, with lexical retrieval (hybrid answers: test_hybrid_claims.py)."""
+    with build_runtime(load_settings(retriever="lexical")) as built:
+        yield built
 
 
-def answer_json(question: str, index: EvidenceIndex, pack: KnowledgePack) -> dict[str, Any]:
-    return answer_contract(ask(question, index, pack), retriever=index.name)
+@pytest.fixture(scope="module")
+def pack(runtime: Runtime) -> KnowledgePack:
+    return runtime.knowledge.pack
+
+
+def answer_json(question: str, runtime: Runtime) -> dict[str, Any]:
+    """The answer as its JSON contract (README, "JSON contract")."""
+    data: dict[str, Any] = ask(runtime, question).model_dump(mode="json")
+    return data
 
 
 def all_text(answer: dict[str, Any]) -> str:
@@ -34,8 +44,8 @@ def all_text(answer: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("case", CASES["answered"], ids=lambda c: c["question"][:50])
-def test_answers_cite_expected_evidence(case: dict[str, Any], index: EvidenceIndex, pack: KnowledgePack) -> None:
-    answer = answer_json(case["question"], index, pack)
+def test_answers_cite_expected_evidence(case: dict[str, Any], runtime: Runtime) -> None:
+    answer = answer_json(case["question"], runtime)
     assert not answer["abstained"], answer["explanation"]
     cited = {r["claim_id"] for r in answer["references"]}
     assert set(case["expect_claims"]) <= cited
@@ -49,10 +59,8 @@ def test_answers_cite_expected_evidence(case: dict[str, Any], index: EvidenceInd
 
 
 @pytest.mark.parametrize("case", CASES["answered"], ids=lambda c: c["question"][:50])
-def test_bottom_line_is_never_carried_by_unreliable_sources(
-    case: dict[str, Any], index: EvidenceIndex, pack: KnowledgePack
-) -> None:
-    answer = answer_json(case["question"], index, pack)
+def test_bottom_line_is_never_carried_by_unreliable_sources(case: dict[str, Any], runtime: Runtime) -> None:
+    answer = answer_json(case["question"], runtime)
     by_n = {r["n"]: r for r in answer["references"]}
     carriers = [by_n[n] for n in answer["bottom_line_citations"]]
     if case["bottom_line_source"] is None:
@@ -64,8 +72,8 @@ def test_bottom_line_is_never_carried_by_unreliable_sources(
 
 
 @pytest.mark.parametrize("question", CASES["abstained"])
-def test_abstains_when_the_pack_has_no_answer(question: str, index: EvidenceIndex, pack: KnowledgePack) -> None:
-    answer = answer_json(question, index, pack)
+def test_abstains_when_the_pack_has_no_answer(question: str, runtime: Runtime) -> None:
+    answer = answer_json(question, runtime)
     assert answer["abstained"] is True
     assert answer["certainty"] is None
     assert answer["bottom_line"] is None
@@ -75,9 +83,9 @@ def test_abstains_when_the_pack_has_no_answer(question: str, index: EvidenceInde
 
 @pytest.mark.parametrize("case", CASES["answered"], ids=lambda c: c["question"][:50])
 def test_every_quote_is_verbatim_and_every_statement_cited(
-    case: dict[str, Any], index: EvidenceIndex, pack: KnowledgePack
+    case: dict[str, Any], runtime: Runtime, pack: KnowledgePack
 ) -> None:
-    answer = answer_json(case["question"], index, pack)
+    answer = answer_json(case["question"], runtime)
     for ref in answer["references"]:
         assert pack.sources[ref["source_id"]].text[ref["start"] : ref["end"]] == ref["quote"]
         assert ref["source_reliability"] == pack.sources[ref["source_id"]].reliability.level.value
@@ -91,12 +99,12 @@ def test_every_quote_is_verbatim_and_every_statement_cited(
 @pytest.mark.parametrize(
     "question", [CASES["answered"][0]["question"], CASES["answered"][5]["question"], CASES["abstained"][0]]
 )
-def test_json_contract_schema(question: str, index: EvidenceIndex, pack: KnowledgePack) -> None:
-    jsonschema.validate(answer_json(question, index, pack), SCHEMA)
+def test_json_contract_schema(question: str, runtime: Runtime) -> None:
+    jsonschema.validate(answer_json(question, runtime), SCHEMA)
 
 
-def test_low_reliability_statements_are_labelled(index: EvidenceIndex, pack: KnowledgePack) -> None:
-    answer = answer_json("Is ketamine highly addictive?", index, pack)
+def test_low_reliability_statements_are_labelled(runtime: Runtime) -> None:
+    answer = answer_json("Is ketamine highly addictive?", runtime)
     by_n = {r["n"]: r for r in answer["references"]}
     for section in answer["sections"]:
         for statement in section["statements"]:
@@ -105,8 +113,8 @@ def test_low_reliability_statements_are_labelled(index: EvidenceIndex, pack: Kno
                 assert "reliability source" in statement["text"]
 
 
-def test_conflicts_show_both_sides(index: EvidenceIndex, pack: KnowledgePack) -> None:
-    answer = answer_json("How addictive is ketamine?", index, pack)
+def test_conflicts_show_both_sides(runtime: Runtime) -> None:
+    answer = answer_json("How addictive is ketamine?", runtime)
     conflicts = [s for s in answer["sections"] if s["heading"] == "Where sources conflict"]
     assert conflicts, "the addictive-potential conflict must be shown"
     cited_sources = {
@@ -115,8 +123,8 @@ def test_conflicts_show_both_sides(index: EvidenceIndex, pack: KnowledgePack) ->
     assert {"003_4454fa2a4e19c3b6", "004_452b14dc06c0c0a1"} <= cited_sources
 
 
-def test_factual_slip_is_marked_not_repeated_silently(index: EvidenceIndex, pack: KnowledgePack) -> None:
-    answer = answer_json("What does imatinib do to opioid tolerance and PDGFR-beta?", index, pack)
+def test_factual_slip_is_marked_not_repeated_silently(runtime: Runtime) -> None:
+    answer = answer_json("What does imatinib do to opioid tolerance and PDGFR-beta?", runtime)
     slipped = [
         s
         for sec in answer["sections"]
@@ -126,14 +134,14 @@ def test_factual_slip_is_marked_not_repeated_silently(index: EvidenceIndex, pack
     assert slipped and all("factual error" in s["text"] for s in slipped)
 
 
-def test_certainty_never_exceeds_reported_grade(index: EvidenceIndex, pack: KnowledgePack) -> None:
+def test_certainty_never_exceeds_reported_grade(runtime: Runtime) -> None:
     for case in CASES["answered"]:
-        answer = answer_json(case["question"], index, pack)
+        answer = answer_json(case["question"], runtime)
         assert Level(answer["certainty"]).rank <= Level.LOW.rank
 
 
-def test_empty_question_is_an_input_error(index: EvidenceIndex, pack: KnowledgePack) -> None:
+def test_empty_question_is_an_input_error(runtime: Runtime) -> None:
     from ketaguide.domain.errors import InputError
 
     with pytest.raises(InputError, match="question"):
-        ask("   ", index, pack)
+        ask(runtime, "   ")

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from ketaguide.bootstrap import Runtime, build_runtime
 from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.services.assessment import assess_text, care_plan_contract
+from ketaguide.services.assessment import assess_text
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "intakes"
 
 
-def test_conflicts_touching_cited_claims_show_both_sides(pack: KnowledgePack) -> None:
-    plan = care_plan_contract(assess_text((EXAMPLES / "withdrawal-opioid-treatment.json").read_text()))
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[Runtime]:
+    with build_runtime() as loaded:
+        yield loaded
+
+
+def test_conflicts_touching_cited_claims_show_both_sides(pack: KnowledgePack, runtime: Runtime) -> None:
+    text = (EXAMPLES / "withdrawal-opioid-treatment.json").read_text()
+    plan = assess_text(runtime, text).model_dump(mode="json")
     by_n = {r["n"]: r for r in plan["references"]}
     findings = {k: v for k, v in plan.items() if k not in ("conflicts", "references")}
     cited_claims = {by_n[n]["claim_id"] for n in _citations(findings) if by_n[n].get("claim_id")}

@@ -6,9 +6,13 @@ from typing import Any
 
 import pytest
 
+from ketaguide.domain.care.conventions import CareConventions
 from ketaguide.domain.care.diagnosis import diagnose, remission_for, severity_for
+from ketaguide.domain.care.findings import CarePlan
 from ketaguide.domain.care.intake import parse_intake
-from ketaguide.domain.care.plan import CarePlan, ClinicalContent, assess_phase, evaluate
+from ketaguide.domain.care.phase import Phase, assess_phase
+from ketaguide.domain.care.plan import evaluate
+from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.evidence.pack import KnowledgePack
 
 SIX = ["larger_amounts", "cut_down", "time_spent", "craving", "role_failure", "tolerance"]
@@ -330,12 +334,13 @@ def test_vignettes_cover_every_red_flag(content: ClinicalContent) -> None:
         (10, "severe"),
     ],
 )
-def test_severity_bands(count: int, severity: str) -> None:
-    assert severity_for(count) == severity
+def test_severity_bands(count: int, severity: str, content: ClinicalContent) -> None:
+    assert severity_for(count, content.conventions.diagnosis.severity_floors.value) == severity
 
 
-def test_withdrawal_is_recorded_but_not_counted() -> None:
-    dx = diagnose(parse_intake({"age": 30, "sex": "male", "criteria": ["craving", "withdrawal"]}))
+def test_withdrawal_is_recorded_but_not_counted(content: ClinicalContent) -> None:
+    intake = parse_intake({"age": 30, "sex": "male", "criteria": ["craving", "withdrawal"]})
+    dx = diagnose(intake, content.conventions.diagnosis)
     assert dx.criteria_met == 1 and dx.severity == "none"
     assert dx.not_counted == ("withdrawal",)
     assert any("not counted" in n for n in dx.notes)
@@ -352,14 +357,17 @@ def test_withdrawal_is_recorded_but_not_counted() -> None:
         ("none", 24, None),
     ],
 )
-def test_remission_specifiers(severity: Any, months: float | None, expected: str | None) -> None:
-    assert remission_for(severity, months) == expected
+def test_remission_specifiers(
+    severity: Any, months: float | None, expected: str | None, content: ClinicalContent
+) -> None:
+    assert remission_for(severity, months, content.conventions.diagnosis) == expected
 
 
-def test_controlled_environment_applies_only_in_remission() -> None:
+def test_controlled_environment_applies_only_in_remission(content: ClinicalContent) -> None:
+    thresholds = content.conventions.diagnosis
     base = {"age": 30, "sex": "male", "criteria": ["craving", "tolerance"], "in_controlled_environment": True}
-    assert not diagnose(parse_intake(base)).in_controlled_environment
-    assert diagnose(parse_intake({**base, "months_without_criteria": 4})).in_controlled_environment
+    assert not diagnose(parse_intake(base), thresholds).in_controlled_environment
+    assert diagnose(parse_intake({**base, "months_without_criteria": 4}), thresholds).in_controlled_environment
 
 
 @pytest.mark.parametrize(
@@ -377,17 +385,46 @@ def test_controlled_environment_applies_only_in_remission() -> None:
         (2161, [], "relapse_prevention"),
     ],
 )
-def test_phase_thresholds(hours: float | None, symptoms: list[str], phase: str) -> None:
+def test_phase_thresholds(hours: float | None, symptoms: list[str], phase: str, content: ClinicalContent) -> None:
     intake = parse_intake({"age": 30, "sex": "male", "last_ketamine_use_hours": hours, "symptoms": symptoms})
-    found, basis = assess_phase(intake)
+    found, basis = assess_phase(intake, content.conventions)
     assert found == phase
     assert basis
 
 
-def test_phase_basis_says_thresholds_are_conventions() -> None:
+def test_phase_basis_says_thresholds_are_conventions(content: ClinicalContent) -> None:
     for hours, symptoms in ((2, []), (30, ["anxiety"]), (300, []), (5000, [])):
         intake = parse_intake({"age": 30, "sex": "male", "last_ketamine_use_hours": hours, "symptoms": symptoms})
-        assert "convention" in assess_phase(intake)[1]
+        assert "convention" in assess_phase(intake, content.conventions)[1]
+
+
+def _with_phase_windows(content: ClinicalContent, **values: float) -> CareConventions:
+    windows = content.conventions.phases
+    updates = {name: getattr(windows, name).model_copy(update={"value": v}) for name, v in values.items()}
+    return content.conventions.model_copy(update={"phases": windows.model_copy(update=updates)})
+
+
+def test_phase_windows_and_the_numbers_in_the_basis_come_from_the_conventions(content: ClinicalContent) -> None:
+    conventions = _with_phase_windows(content, intoxication_window_hours=8, early_abstinence_days=120)
+    phase, basis = assess_phase(parse_intake({"age": 30, "sex": "male", "last_ketamine_use_hours": 7}), conventions)
+    assert phase is Phase.INTOXICATION and "8-hour intoxication window" in basis
+    late = parse_intake({"age": 30, "sex": "male", "last_ketamine_use_hours": 100 * 24})
+    assert assess_phase(late, conventions)[0] is Phase.EARLY_ABSTINENCE
+    assert "up to 120 days" in assess_phase(late, conventions)[1]
+    assert assess_phase(late, content.conventions)[0] is Phase.RELAPSE_PREVENTION
+
+
+def test_severity_note_prints_the_floors_it_applied(content: ClinicalContent) -> None:
+    thresholds = content.conventions.diagnosis
+    floors = thresholds.severity_floors.value.model_copy(update={"mild": 3, "moderate": 5, "severe": 7})
+    shifted = thresholds.model_copy(
+        update={"severity_floors": thresholds.severity_floors.model_copy(update={"value": floors})}
+    )
+    intake = parse_intake({"age": 30, "sex": "male", "criteria": SIX[:4]})
+    assert (
+        diagnose(intake, thresholds).notes[0] == "4 criteria met: moderate (mild 2-3, moderate 4-5, severe 6 or more)."
+    )
+    assert diagnose(intake, shifted).notes[0] == "4 criteria met: mild (mild 3-4, moderate 5-6, severe 7 or more)."
 
 
 def test_pharmacological_craving_options_are_very_low_and_experimental(

@@ -1,4 +1,9 @@
-"""`ketaguide assess`, `dose` and `schema intake`, run as commands: the JSON contract, text output and errors."""
+"""`ketaguide assess`, `dose` and `schema intake`, run as commands: the JSON contract, text output and errors.
+
+Commands run in process through Typer's CliRunner, which keeps `result.stdout` and `result.stderr` apart
+(typer 0.29 vendors click 8.2+ semantics; `result.output` interleaves both). One smoke test runs the installed
+console script, reading a real standard input.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
-from ketaguide.cli import app
+from ketaguide.cli.app import app
+from ketaguide.domain.evidence.pack import KnowledgePack
 
 EXAMPLES = Path(__file__).parents[1] / "examples" / "intakes"
 SEVERE = EXAMPLES / "severe-relapse-prevention.json"
@@ -29,12 +35,23 @@ CONTRACT_KEYS = {
     "unrecognized_medications",
     "evidence_gaps",
     "references",
+    "provenance",
 }
+# README: every output carries provenance (versions, content hash, when it was made).
+PROVENANCE_KEYS = {"ketaguide_version", "content_version", "content_hash", "policy_version", "generated_at"}
 runner = CliRunner()
 
 
-def run(*args: str, stdin: str | None = None) -> Any:
+def run(*args: str, stdin: str | None = None) -> Result:
     return runner.invoke(app, list(args), input=stdin)
+
+
+def assert_failed_cleanly(result: Result, code: int) -> None:
+    """Exit `code`, the message on stderr only, and no exception escaping the command (no traceback)."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
 
 
 def assess_json(*args: str, stdin: str | None = None) -> dict[str, Any]:
@@ -54,6 +71,7 @@ def test_json_contract_shape() -> None:
     assert {"drugs", "severity", "message", "citations"} <= set(plan["interactions"][0])
     assert {"intervention", "phase", "certainty", "notes", "citations"} <= set(plan["options"][0])
     assert plan["unrecognized_medications"] == ["sertraline"]
+    assert set(plan["provenance"]) >= PROVENANCE_KEYS
 
 
 def test_references_have_the_ask_shape() -> None:
@@ -68,10 +86,7 @@ def test_references_have_the_ask_shape() -> None:
     assert [r["n"] for r in plan["references"]] == list(range(1, len(plan["references"]) + 1))
 
 
-def test_quotes_are_verbatim_in_their_sources() -> None:
-    from ketaguide.knowledge.loader import load_pack
-
-    pack = load_pack()
+def test_quotes_are_verbatim_in_their_sources(pack: KnowledgePack) -> None:
     for ref in assess_json(str(SEVERE))["references"]:
         if ref["kind"] == "quote":
             assert pack.sources[ref["source_id"]].text[ref["start"] : ref["end"]] == ref["quote"]
@@ -108,16 +123,16 @@ def test_text_output_flags_experimental_options() -> None:
 )
 def test_bad_intake_exits_non_zero_naming_field_and_value(document: str, expected: str) -> None:
     result = run("assess", "-", "--format", "json", stdin=document)
-    assert result.exit_code == 2
-    assert result.stdout == ""
+    assert_failed_cleanly(result, 2)
     assert expected in result.stderr
-    assert "Traceback" not in result.output
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    result = run("assess", str(tmp_path / "nope.json"))
-    assert result.exit_code == 2
-    assert "FILE: cannot read" in result.stderr
+    missing = tmp_path / "nope.json"
+    result = run("assess", str(missing))
+    assert_failed_cleanly(result, 2)
+    assert str(missing) in result.stderr
+    assert "cannot read" in result.stderr or "cannot open" in result.stderr
 
 
 def test_schema_intake_is_a_valid_json_schema_that_accepts_the_examples() -> None:
@@ -125,7 +140,9 @@ def test_schema_intake_is_a_valid_json_schema_that_accepts_the_examples() -> Non
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
-    for path in EXAMPLES.glob("*.json"):
+    examples = sorted(EXAMPLES.glob("*.json"))
+    assert examples, f"no example intakes in {EXAMPLES}"
+    for path in examples:
         jsonschema.validate(json.loads(path.read_text()), schema)
 
 
@@ -138,14 +155,16 @@ def test_dose_lamotrigine_with_valproate_prints_schedule_and_rash_warning() -> N
 
 def test_dose_lamotrigine_json() -> None:
     result = run("dose", "lamotrigine", "--with", "Tegretol", "--format", "json")
+    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["regimen"]["id"] == "inducer"
     assert data["references"]
+    assert set(data["provenance"]) >= PROVENANCE_KEYS
 
 
 def test_dose_lamotrigine_unknown_co_medication_is_an_error() -> None:
     result = run("dose", "lamotrigine", "--with", "mystery")
-    assert result.exit_code == 2
+    assert_failed_cleanly(result, 2)
     assert "with: 'mystery'" in result.stderr
 
 
@@ -160,7 +179,7 @@ def test_dose_ketamine_explains_the_order() -> None:
 
 def test_dose_ketamine_bad_route() -> None:
     result = run("dose", "ketamine", "--weight-kg", "70", "--route", "oral", "--mg", "35")
-    assert result.exit_code == 2
+    assert_failed_cleanly(result, 2)
     assert "route: 'oral'" in result.stderr
 
 
@@ -178,3 +197,4 @@ def test_installed_command_runs() -> None:
         [str(script), "assess", "-"], input='{"age": -1, "sex": "male"}', capture_output=True, text=True, check=False
     )
     assert bad.returncode == 2 and "age:" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.stdout == ""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ketaguide.knowledge.dictionary import is_dictionary_word
+from ketaguide.knowledge.dictionary import EnglishWords
+
+is_dictionary_word = EnglishWords()
 
 
 @pytest.mark.parametrize("word", ["safe", "teenager", "reversible", "Go"])

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from ketaguide.bootstrap import Runtime, build_runtime
+from ketaguide.domain.care.dosing import check_ketamine_order
+from ketaguide.domain.care.rules import ClinicalContent
+from ketaguide.domain.citing.citer import Citer
 from ketaguide.domain.errors import InputError
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.services.assessment import ketamine_dose, lamotrigine_dose
 
 LABEL_TABLE = {
@@ -18,6 +25,12 @@ LABEL_TABLE = {
         "up to 400 mg daily, divided",
     ],
 }
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[Runtime]:
+    with build_runtime() as loaded:
+        yield loaded
 
 
 @pytest.mark.parametrize(
@@ -38,46 +51,46 @@ LABEL_TABLE = {
         (["diazepam"], "standard"),
     ],
 )
-def test_regimen_follows_the_label_columns(with_: list[str], regimen: str | None) -> None:
+def test_regimen_follows_the_label_columns(with_: list[str], regimen: str | None, runtime: Runtime) -> None:
     if regimen is None:
         with pytest.raises(InputError, match="sertraline"):
-            lamotrigine_dose(with_)
+            lamotrigine_dose(runtime, with_)
         return
-    schedule = lamotrigine_dose(with_)
+    schedule = lamotrigine_dose(runtime, with_)
     assert schedule.regimen.id == regimen
     assert [s.dose for s in schedule.regimen.steps] == LABEL_TABLE[regimen]
     assert schedule.regimen.steps[-1].target
     assert schedule.citations
 
 
-def test_valproate_with_inducer_explains_the_choice() -> None:
-    schedule = lamotrigine_dose(["carbamazepine", "Depakote"])
+def test_valproate_with_inducer_explains_the_choice(runtime: Runtime) -> None:
+    schedule = lamotrigine_dose(runtime, ["carbamazepine", "Depakote"])
     assert "not taking valproate" in schedule.reasons[0]
 
 
-def test_every_schedule_carries_the_rash_warning_and_restart_rule() -> None:
-    texts = " ".join(n.text for n in lamotrigine_dose([]).notes)
+def test_every_schedule_carries_the_rash_warning_and_restart_rule(runtime: Runtime) -> None:
+    texts = " ".join(n.text for n in lamotrigine_dose(runtime, []).notes)
     assert "serious skin rashes" in texts
     assert "2-8 weeks" in texts
     assert "5 half-lives" in texts
-    assert all(n.citations for n in lamotrigine_dose([]).notes)
+    assert all(n.citations for n in lamotrigine_dose(runtime, []).notes)
 
 
-def test_contraceptive_and_age_notes_only_when_they_apply() -> None:
-    plain = " ".join(n.text for n in lamotrigine_dose([], age=40).notes)
+def test_contraceptive_and_age_notes_only_when_they_apply(runtime: Runtime) -> None:
+    plain = " ".join(n.text for n in lamotrigine_dose(runtime, [], age=40).notes)
     assert "contraceptive" not in plain and "The table is for adults" not in plain
-    both = " ".join(n.text for n in lamotrigine_dose(["combined pill"], age=16).notes)
+    both = " ".join(n.text for n in lamotrigine_dose(runtime, ["combined pill"], age=16).notes)
     assert "up to 2-fold" in both
     assert "The table is for adults" in both
 
 
-def test_lamotrigine_age_out_of_range() -> None:
+def test_lamotrigine_age_out_of_range(runtime: Runtime) -> None:
     with pytest.raises(InputError, match="age"):
-        lamotrigine_dose([], age=200)
+        lamotrigine_dose(runtime, [], age=200)
 
 
-def test_the_example_order_is_an_induction_dose_not_the_subanaesthetic_regimen() -> None:
-    check = ketamine_dose(70, "iv", 140)
+def test_the_example_order_is_an_induction_dose_not_the_subanaesthetic_regimen(runtime: Runtime) -> None:
+    check = ketamine_dose(runtime, 70, "iv", 140)
     assert check.mg_per_kg == 2.0
     verdicts = {c.range_id: c.verdict for c in check.comparisons}
     assert verdicts == {"label-iv-induction": "within", "subanaesthetic-iv": "above"}
@@ -102,23 +115,23 @@ def test_the_example_order_is_an_induction_dose_not_the_subanaesthetic_regimen()
         (50, "im", 700, {"label-im-induction": "above"}),
     ],
 )
-def test_order_verdicts(weight: float, route: str, mg: float, expected: dict[str, str]) -> None:
-    assert {c.range_id: c.verdict for c in ketamine_dose(weight, route, mg).comparisons} == expected
+def test_order_verdicts(weight: float, route: str, mg: float, expected: dict[str, str], runtime: Runtime) -> None:
+    assert {c.range_id: c.verdict for c in ketamine_dose(runtime, weight, route, mg).comparisons} == expected
 
 
-def test_order_outside_every_range_says_check_the_order() -> None:
-    assert "check the order" in ketamine_dose(70, "iv", 1000).summary
+def test_order_outside_every_range_says_check_the_order(runtime: Runtime) -> None:
+    assert "check the order" in ketamine_dose(runtime, 70, "iv", 1000).summary
 
 
-def test_infusion_time_is_compared_with_the_regimen() -> None:
-    sub = next(c for c in ketamine_dose(70, "iv", 35, 10).comparisons if c.range_id == "subanaesthetic-iv")
+def test_infusion_time_is_compared_with_the_regimen(runtime: Runtime) -> None:
+    sub = next(c for c in ketamine_dose(runtime, 70, "iv", 35, 10).comparisons if c.range_id == "subanaesthetic-iv")
     assert "Given over 10 min, not the 40 min" in sub.explanation
-    sub = next(c for c in ketamine_dose(70, "iv", 35, 40).comparisons if c.range_id == "subanaesthetic-iv")
+    sub = next(c for c in ketamine_dose(runtime, 70, "iv", 35, 40).comparisons if c.range_id == "subanaesthetic-iv")
     assert "Given over" not in sub.explanation
 
 
-def test_order_notes_are_cited() -> None:
-    notes = ketamine_dose(70, "iv", 35).notes
+def test_order_notes_are_cited(runtime: Runtime) -> None:
+    notes = ketamine_dose(runtime, 70, "iv", 35).notes
     assert any("addiction to ketamine" in n.text for n in notes)
     assert all(n.citations for n in notes)
 
@@ -136,7 +149,18 @@ def test_order_notes_are_cited() -> None:
         (70, "iv", 35, 0, "minutes"),
     ],
 )
-def test_bad_orders_name_the_field(weight: float, route: str, mg: float, minutes: float | None, field: str) -> None:
+def test_bad_orders_name_the_field(
+    weight: float, route: str, mg: float, minutes: float | None, field: str, runtime: Runtime
+) -> None:
     with pytest.raises(InputError) as caught:
-        ketamine_dose(weight, route, mg, minutes)
+        ketamine_dose(runtime, weight, route, mg, minutes)
     assert caught.value.field == field
+
+
+def test_order_limits_are_the_conventions_the_content_states(pack: KnowledgePack, content: ClinicalContent) -> None:
+    limits = content.ketamine.limits
+    assert limits is content.conventions.ketamine_order
+    lower = limits.model_copy(update={"max_weight_kg": limits.max_weight_kg.model_copy(update={"value": 150.0})})
+    dosing = content.ketamine.model_copy(update={"limits": lower})
+    with pytest.raises(InputError, match="at most 150"):
+        check_ketamine_order(160, "iv", 100, None, dosing, Citer(pack, content.references))

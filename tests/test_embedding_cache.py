@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ketaguide.retrieval.embedding import missing_dense_modules
 from ketaguide.retrieval.embedding_cache import EmbeddingCache, content_digest
 
-pytest.importorskip("onnxruntime", reason="the dense extra is not installed")
+# Checked without importing onnxruntime: importing it is what writes telemetry unless the embedder turned it off.
+if missing_dense_modules():
+    pytest.skip("the dense extra is not installed", allow_module_level=True)
 
 from ketaguide.retrieval.dense import DenseIndex
 from ketaguide.retrieval.embedding import DIMENSION, MiniLmEmbedder
@@ -96,3 +102,24 @@ def test_a_corrupt_cache_file_is_a_miss_not_an_error(tmp_path: Path, embedder: M
 def test_content_digest_is_stable_and_distinguishes_texts() -> None:
     assert content_digest("a") == content_digest("a") != content_digest("a ")
     assert len(content_digest("")) == 32
+
+
+def test_embedding_writes_no_telemetry_under_home(tmp_path: Path) -> None:
+    """onnxruntime 1.29+ writes ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ on import unless told not to."""
+    home = tmp_path / "home"
+    home.mkdir()
+    # Nothing inherited that already turns telemetry off (onnxruntime also stays quiet under CI).
+    quiet = {"ORT_DISABLE_TELEMETRY", "ORT_RUNNING_UNIT_TESTS", "CI", "XDG_CACHE_HOME"}
+    env = {k: v for k, v in os.environ.items() if k not in quiet} | {"HOME": str(home)}
+    code = "from ketaguide.retrieval.embedding import MiniLmEmbedder; print(MiniLmEmbedder().embed(['ketamine']).shape)"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"(1, {DIMENSION})"
+    assert not (home / ".cache" / "Microsoft").exists()
+    assert list(home.rglob("*")) == []
+
+
+def test_lone_surrogates_are_embedded(embedder: MiniLmEmbedder) -> None:
+    """Undecodable input (Python's surrogateescape) reaches the Rust tokenizer as valid text, not a TypeError."""
+    vector = embedder.embed(["ketamine \udc80 bladder"])[0]
+    assert vector == pytest.approx(embedder.embed(["ketamine ? bladder"])[0], abs=1e-6)

@@ -65,3 +65,18 @@ def test_hybrid_index_searches_both_legs_to_depth_and_cuts_to_k() -> None:
     assert index.name == "hybrid"
     rrf = HybridIndex(lexical, dense, fusion="rrf")
     assert [h.doc_id for h in rrf.search("q", 4)] == ["b", "a", "d", "c"]
+
+
+class ClosableIndex(FixedIndex):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, [])
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_closing_the_hybrid_index_closes_the_legs_that_can_be_closed() -> None:
+    lexical = ClosableIndex("fts5")
+    HybridIndex(lexical, FixedIndex("dense", [])).close()  # a dense leg holds nothing to close
+    assert lexical.closed == 1

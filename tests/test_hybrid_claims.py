@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from ketaguide.bootstrap import Runtime, build_runtime
 from ketaguide.domain.errors import InputError
 from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.domain.ports import EvidenceIndex
 from ketaguide.retrieval import claims
-from ketaguide.retrieval.claims import build_claim_index, build_lexical_claim_index
+from ketaguide.retrieval.claims import build_claim_index
+from ketaguide.retrieval.embedding import missing_dense_modules
 from ketaguide.services.evidence import ask
+from ketaguide.settings import load_settings
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "clinical_questions.yaml").read_text())
 # Questions in other words than the sources', where the lexical retriever misses the claim that answers them.
@@ -25,23 +28,35 @@ PARAPHRASES = [
 ]
 
 
+def needs_dense_extra() -> None:
+    # Checked without importing onnxruntime (importing it is where its telemetry would start).
+    if missing_dense_modules():
+        pytest.skip("the dense extra is not installed")
+
+
 @pytest.fixture(scope="module")
-def hybrid(pack: KnowledgePack, tmp_path_factory: pytest.TempPathFactory) -> EvidenceIndex:
-    pytest.importorskip("onnxruntime", reason="the dense extra is not installed")
-    index, note = build_claim_index(pack, "auto", tmp_path_factory.mktemp("cache"))
-    assert index.name == "hybrid" and note.startswith("hybrid retrieval")
-    return index
+def hybrid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    needs_dense_extra()
+    with build_runtime(load_settings(retriever="auto", cache_dir=tmp_path_factory.mktemp("cache"))) as runtime:
+        assert runtime.index.name == "hybrid" and runtime.retrieval_note.startswith("hybrid retrieval")
+        yield runtime
 
 
-def cited(question: str, index: EvidenceIndex, pack: KnowledgePack) -> set[str]:
-    return {r.claim_id for r in ask(question, index, pack).references if r.claim_id}
+@pytest.fixture(scope="module")
+def lexical() -> Iterator[Runtime]:
+    with build_runtime(load_settings(retriever="lexical")) as runtime:
+        yield runtime
+
+
+def cited(question: str, runtime: Runtime) -> set[str]:
+    return {r.claim_id for r in ask(runtime, question).references if r.claim_id}
 
 
 @pytest.mark.parametrize("case", CASES["answered"], ids=lambda c: c["question"][:50])
 def test_hybrid_answers_the_clinical_questions_as_well(
-    case: dict[str, Any], hybrid: EvidenceIndex, pack: KnowledgePack
+    case: dict[str, Any], hybrid: Runtime, pack: KnowledgePack
 ) -> None:
-    answer = ask(case["question"], hybrid, pack)
+    answer = ask(hybrid, case["question"])
     assert not answer.abstained, answer.explanation
     # The same evidence: each expected claim's quote is cited (a sibling claim on the very same span counts,
     # e.g. the review naming "lamotrigine, naltrexone and paliperidone" is one quote under three claims).
@@ -56,22 +71,22 @@ def test_hybrid_answers_the_clinical_questions_as_well(
 
 
 @pytest.mark.parametrize("question", CASES["abstained"])
-def test_hybrid_still_abstains(question: str, hybrid: EvidenceIndex, pack: KnowledgePack) -> None:
-    assert ask(question, hybrid, pack).abstained
+def test_hybrid_still_abstains(question: str, hybrid: Runtime) -> None:
+    assert ask(hybrid, question).abstained
 
 
 @pytest.mark.parametrize(("question", "claim_id"), PARAPHRASES)
 def test_hybrid_finds_paraphrases_the_lexical_retriever_misses(
-    question: str, claim_id: str, hybrid: EvidenceIndex, pack: KnowledgePack
+    question: str, claim_id: str, hybrid: Runtime, lexical: Runtime
 ) -> None:
-    assert claim_id not in cited(question, build_lexical_claim_index(pack), pack)
-    assert claim_id in cited(question, hybrid, pack)
+    assert claim_id not in cited(question, lexical)
+    assert claim_id in cited(question, hybrid)
 
 
 def test_second_build_reuses_cached_claim_vectors(pack: KnowledgePack, tmp_path: Path) -> None:
-    pytest.importorskip("onnxruntime", reason="the dense extra is not installed")
+    needs_dense_extra()
     build_claim_index(pack, "hybrid", tmp_path)
-    [cache_file] = (tmp_path / "embeddings").glob("*/knowledge-pack-claims.npz")
+    [cache_file] = (tmp_path / "embeddings").glob("*/knowledge-pack-claims.v*.npz")
     written = cache_file.stat().st_mtime_ns
     build_claim_index(pack, "hybrid", tmp_path)
     assert cache_file.stat().st_mtime_ns == written  # read, not recomputed and rewritten

@@ -10,7 +10,7 @@ import pytest
 
 from ketaguide.domain.care.intake import parse_intake
 from ketaguide.domain.care.interactions import find_interactions, normalise_name, patient_exposures
-from ketaguide.domain.care.plan import ClinicalContent
+from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.clinical import FILES, cited_ids, inspect_clinical
 from ketaguide.knowledge.loader import content_root
@@ -175,6 +175,33 @@ def _copy_content(tmp_path: Path) -> Path:
         ("medications.yaml", "  - {id: other, names: [other]}\n", "", "no substance entry for intake code 'other'"),
         ("references.yaml", "confidence: moderate", "confidence: medium", "confidence"),
         ("care_plan.yaml", "  - code: psychosis\n", "  - code: psychosiz\n", "red_flags"),
+        (
+            "care_plan.yaml",
+            "phases: [intoxication, withdrawal]",
+            "phases: [withdrawal, unknown]",
+            "not a phase of care",
+        ),
+        (
+            "conventions.yaml",
+            "  intoxication_window_hours:\n    value: 6",
+            "  intoxication_hours:\n    value: 6",
+            "Extra",
+        ),
+        ("conventions.yaml", "value: [emergency, urgent, routine]", "value: [emergency, urgent]", "exactly once"),
+        ("conventions.yaml", "value: 7\n", "value: 0.1\n", "the windows must widen"),
+        (
+            "conventions.yaml",
+            "{mild: 2, moderate: 4, severe: 6}",
+            "{mild: 2, moderate: 6, severe: 4}",
+            "floors must rise",
+        ),
+        (
+            "conventions.yaml",
+            "[idwiki.sud-remission, psych",
+            "[idwiki.nowhere, psych",
+            "unknown reference idwiki.nowhere",
+        ),
+        ("conventions.yaml", 'version: "1.0"\n', "", "conventions.yaml: version: Field required"),
     ],
 )
 def test_content_check_catches(
@@ -186,3 +213,11 @@ def test_content_check_catches(
     (root / file).write_text(text.replace(old, new, 1), encoding="utf-8")
     problems = inspect_clinical(pack, root).problems  # type: ignore[arg-type]  # a Path is a Traversable
     assert any(re.search(re.escape(problem), p) for p in problems), problems
+
+
+def test_every_convention_states_its_rationale(content: ClinicalContent) -> None:
+    conventions = content.conventions
+    sections = [section for _, section in conventions if not isinstance(section, str)]
+    for section in sections:
+        for name, convention in section:
+            assert len(convention.rationale.split()) >= 5, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ketaguide.domain.evidence.models import Level
+from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.domain.evidence.reliability import (
     CuratorObservations,
     Observation,
@@ -11,7 +12,6 @@ from ketaguide.domain.evidence.reliability import (
     keyword_stuffing,
     unattributed_statistics,
 )
-from ketaguide.knowledge.loader import load_pack
 
 
 def observations(met: bool = False, errors: tuple[str, ...] = ()) -> CuratorObservations:
@@ -61,8 +61,8 @@ def test_all_jama_items_and_balanced_content_reach_high() -> None:
     assert assess_source(text, observations(met=True)).level is Level.HIGH
 
 
-def test_seed_levels_separate_graded_summary_from_spun_page() -> None:
-    sources = load_pack().sources
+def test_seed_levels_separate_graded_summary_from_spun_page(pack: KnowledgePack) -> None:
+    sources = pack.sources
     summary, spun = sources["000_64f69f112bc3706e"], sources["004_452b14dc06c0c0a1"]
     assert summary.reliability.level.rank >= Level.MODERATE.rank
     assert spun.reliability.level is Level.VERY_LOW
@@ -71,6 +71,6 @@ def test_seed_levels_separate_graded_summary_from_spun_page() -> None:
     assert {"keyword stuffing", "dangling reference numbers", "unattributed statistics"} <= spun_flags
 
 
-def test_assessment_is_deterministic() -> None:
-    text = load_pack().sources["003_4454fa2a4e19c3b6"].text
+def test_assessment_is_deterministic(pack: KnowledgePack) -> None:
+    text = pack.sources["003_4454fa2a4e19c3b6"].text
     assert assess_source(text, observations()) == assess_source(text, observations())

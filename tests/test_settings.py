@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ketaguide.domain.errors import InputError
+from ketaguide.domain.errors import ConfigurationError
 from ketaguide.settings import Settings, load_settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -26,5 +26,13 @@ def test_environment_sets_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
 def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KETAGUIDE_RETRIEVER", "bm25")
-    with pytest.raises(InputError, match="KETAGUIDE_RETRIEVER"):
+    with pytest.raises(ConfigurationError, match="KETAGUIDE_RETRIEVER") as raised:
         load_settings()
+    assert [p.field for p in raised.value.problems] == ["KETAGUIDE_RETRIEVER"]
+
+
+def test_empty_means_unset_and_home_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KETAGUIDE_CACHE_DIR", "")
+    assert load_settings().cache_dir == Path.home() / ".cache" / "ketaguide"
+    monkeypatch.setenv("KETAGUIDE_CACHE_DIR", "~/kg-cache")
+    assert load_settings().cache_dir == Path.home() / "kg-cache"

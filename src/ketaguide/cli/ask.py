@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 
 import typer
-from rich.console import Console
 
-from ketaguide.bootstrap import build_runtime
-from ketaguide.cli.render import answer_markdown, print_answer
-from ketaguide.domain.errors import InputError
-from ketaguide.services.evidence import answer_contract, ask
+from ketaguide.cli.emit import emit_json, emit_rich
+from ketaguide.cli.streams import write_output
 
 
 class AnswerFormat(StrEnum):
@@ -25,19 +21,18 @@ def ask_command(
     fmt: AnswerFormat = typer.Option(AnswerFormat.text, "--format", "-f", help="text, markdown or json."),
 ) -> None:
     """Answer a clinical question with verbatim, cited evidence and a GRADE-style certainty."""
-    try:
-        runtime = build_runtime()
-        answer = ask(question, runtime.index, runtime.pack)
-    except InputError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    contract = answer_contract(answer, runtime.retrieval_note)
+    from ketaguide.bootstrap import build_runtime
+    from ketaguide.cli.render import answer_markdown, print_answer
+    from ketaguide.services.evidence import ask
+
+    with build_runtime() as runtime:
+        answer = ask(runtime, question)
     if fmt is AnswerFormat.json:
-        typer.echo(json.dumps(contract, indent=2, ensure_ascii=False))
+        emit_json(answer)
     elif fmt is AnswerFormat.markdown:
-        typer.echo(answer_markdown(contract))
+        write_output(answer_markdown(answer))
     else:
-        print_answer(contract, Console())
+        emit_rich(lambda console: print_answer(answer, console))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import NamedTuple, Protocol
 
 
@@ -23,3 +24,9 @@ class EvidenceIndex(Protocol):
     name: str
 
     def search(self, query: str, k: int) -> Sequence[Hit]: ...
+
+
+class Clock(Protocol):
+    """Where the time comes from: the domain never reads a clock itself, so outputs are reproducible in tests."""
+
+    def now(self) -> datetime: ...

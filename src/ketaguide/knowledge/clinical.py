@@ -1,9 +1,11 @@
-"""Loads and checks the clinical content: references, formulary, interactions, care-plan rules and dose tables.
+"""Loads and checks the clinical content: references, formulary, interactions, care-plan rules, dose tables and
+KetaGuide's conventions.
 
 The only module that reads these YAML files (package data, via importlib.resources). `inspect_clinical` gathers
 every problem: schema errors, duplicate ids, a brand name that means two drugs, an undeclared class, a rule fact
 that cannot occur, a cited claim missing from the pack or an external reference missing from references.yaml.
-`load_clinical` returns the content only when there are none.
+`load_clinical` returns the content only when there are none. Nothing is cached here: the caller (the runtime's
+knowledge snapshot) holds the one loaded copy.
 """
 
 from __future__ import annotations
@@ -11,23 +13,26 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib.resources.abc import Traversable
 from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ketaguide.domain.care.conventions import CareConventions, Convention
 from ketaguide.domain.care.dosing import (
     CONTRACEPTIVE_CLASS,
     INDUCER_CLASS,
     VALPROATE_CLASS,
+    KetamineDoseTable,
     KetamineDosing,
     LamotrigineDosing,
 )
+from ketaguide.domain.care.facts import RuleStage, fact_vocabulary
 from ketaguide.domain.care.intake import Substance
 from ketaguide.domain.care.interactions import SUBJECT_DRUG, DrugEntry, Formulary, InteractionRule, normalise_name
-from ketaguide.domain.care.plan import (
+from ketaguide.domain.care.phase import Phase
+from ketaguide.domain.care.rules import (
     CareOptionRule,
     ClinicalContent,
     DiagnosisEvidence,
@@ -36,14 +41,20 @@ from ketaguide.domain.care.plan import (
     PhaseEvidence,
     RedFlagCode,
     RedFlagRule,
-    fact_vocabulary,
 )
 from ketaguide.domain.citing.citer import Cites, ReferenceEntry
 from ketaguide.domain.errors import KnowledgePackError
 from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.knowledge.loader import content_root, load_pack
+from ketaguide.knowledge.loader import content_root
 
-FILES = ("references.yaml", "medications.yaml", "interactions.yaml", "care_plan.yaml", "dosing.yaml")
+FILES = (
+    "references.yaml",
+    "medications.yaml",
+    "interactions.yaml",
+    "care_plan.yaml",
+    "dosing.yaml",
+    "conventions.yaml",
+)
 
 
 class _Strict(BaseModel):
@@ -75,7 +86,19 @@ class CarePlanFile(_Strict):
 
 class DosingFile(_Strict):
     lamotrigine: LamotrigineDosing
-    ketamine: KetamineDosing
+    ketamine: KetamineDoseTable
+
+
+@dataclass(frozen=True)
+class _Files:
+    """Every clinical content file, each validated against its schema."""
+
+    refs: ReferencesFile
+    meds: MedicationsFile
+    pairs: InteractionsFile
+    plan: CarePlanFile
+    dosing: DosingFile
+    conventions: CareConventions
 
 
 @dataclass
@@ -97,20 +120,38 @@ def _read(root: Traversable, name: str, model: type[Any], problems: list[str]) -
 
 def inspect_clinical(pack: KnowledgePack, root: Traversable | None = None) -> ClinicalInspection:
     """Read every clinical content file and run the cross-file checks against `pack`."""
-    root = root or content_root()
     found = ClinicalInspection()
-    refs = _read(root, "references.yaml", ReferencesFile, found.problems)
-    meds = _read(root, "medications.yaml", MedicationsFile, found.problems)
-    pairs = _read(root, "interactions.yaml", InteractionsFile, found.problems)
-    plan = _read(root, "care_plan.yaml", CarePlanFile, found.problems)
-    dosing = _read(root, "dosing.yaml", DosingFile, found.problems)
-    if None in (refs, meds, pairs, plan, dosing):
+    files = _read_files(root or content_root(), found.problems)
+    if files is None:
         return found
-    found.declared_classes = meds.classes
-    found.content = ClinicalContent(
-        references={r.id: r for r in refs.references},
-        formulary=Formulary(tuple(meds.medications), tuple(meds.substances)),
-        interactions=tuple(pairs.interactions),
+    found.declared_classes = files.meds.classes
+    found.content = content = _content(files)
+    found.problems += _duplicate_ids(files.refs.references, content)
+    found.problems += _formulary_problems(content.formulary, files.meds.classes)
+    found.problems += _rule_problems(content)
+    found.problems += _citation_problems(content, pack)
+    return found
+
+
+def _read_files(root: Traversable, problems: list[str]) -> _Files | None:
+    """Every file read and validated, or None when any cannot be (the problems say why; all files are read)."""
+    read = {
+        "refs": _read(root, "references.yaml", ReferencesFile, problems),
+        "meds": _read(root, "medications.yaml", MedicationsFile, problems),
+        "pairs": _read(root, "interactions.yaml", InteractionsFile, problems),
+        "plan": _read(root, "care_plan.yaml", CarePlanFile, problems),
+        "dosing": _read(root, "dosing.yaml", DosingFile, problems),
+        "conventions": _read(root, "conventions.yaml", CareConventions, problems),
+    }
+    return None if None in read.values() else _Files(**read)
+
+
+def _content(files: _Files) -> ClinicalContent:
+    plan, dosing, conventions = files.plan, files.dosing, files.conventions
+    return ClinicalContent(
+        references={r.id: r for r in files.refs.references},
+        formulary=Formulary(tuple(files.meds.medications), tuple(files.meds.substances)),
+        interactions=tuple(files.pairs.interactions),
         red_flags=tuple(plan.red_flags),
         options=tuple(plan.options),
         monitoring=tuple(plan.monitoring),
@@ -118,13 +159,12 @@ def inspect_clinical(pack: KnowledgePack, root: Traversable | None = None) -> Cl
         diagnosis=plan.diagnosis,
         phases=plan.phases,
         lamotrigine=dosing.lamotrigine,
-        ketamine=dosing.ketamine,
+        # The order check applies conventions kept in their own file; it receives them with its table.
+        ketamine=KetamineDosing(
+            ranges=dosing.ketamine.ranges, notes=dosing.ketamine.notes, limits=conventions.ketamine_order
+        ),
+        conventions=conventions,
     )
-    found.problems += _duplicate_ids(refs.references, found.content)
-    found.problems += _formulary_problems(found.content.formulary, meds.classes)
-    found.problems += _rule_problems(found.content)
-    found.problems += _citation_problems(found.content, pack)
-    return found
 
 
 def _duplicate_ids(references: list[ReferenceEntry], content: ClinicalContent) -> list[str]:
@@ -179,7 +219,7 @@ def _rule_problems(content: ClinicalContent) -> list[str]:
     return problems
 
 
-def _rule_facts(content: ClinicalContent) -> Iterator[tuple[str, tuple[str, ...], Any]]:
+def _rule_facts(content: ClinicalContent) -> Iterator[tuple[str, tuple[str, ...], RuleStage]]:
     for flag in content.red_flags:
         yield f"red flag {flag.code}", flag.when_any, "red_flags"
     for option in content.options:
@@ -195,8 +235,8 @@ def _rule_facts(content: ClinicalContent) -> Iterator[tuple[str, tuple[str, ...]
 def all_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
     """Every citation in the clinical content, with where it is."""
     yield "diagnosis", content.diagnosis.criteria + content.diagnosis.remission + content.diagnosis.withdrawal
-    for phase in ("intoxication", "withdrawal", "early_abstinence", "relapse_prevention", "unknown"):
-        yield f"phase {phase}", content.phases.of(phase)
+    for phase in Phase:
+        yield f"phase {phase.value}", content.phases.of(phase)
     yield from ((f"interaction {r.id}", r.cites) for r in content.interactions)
     yield from ((f"red flag {r.code}", r.cites) for r in content.red_flags)
     for option in content.options:
@@ -204,6 +244,7 @@ def all_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
         yield from ((f"option {option.id} caution", c.cites) for c in option.cautions)
     yield from ((f"monitoring {m.id}", m.cites) for m in content.monitoring)
     yield from _dosing_cites(content)
+    yield from _convention_cites(content.conventions)
 
 
 def _dosing_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
@@ -212,6 +253,16 @@ def _dosing_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
     for note in (*lamotrigine.always, lamotrigine.contraceptive, lamotrigine.under_18, *content.ketamine.notes):
         yield f"dosing note {note.id}", note.cites
     yield from ((f"ketamine range {r.id}", r.cites) for r in content.ketamine.ranges)
+
+
+def _convention_cites(conventions: CareConventions) -> Iterator[tuple[str, Cites]]:
+    """The sources of the conventions that are sourced facts (the DSM-5 counts), as "conventions.yaml <key>"."""
+    for section_name, section in conventions:
+        if not isinstance(section, BaseModel):
+            continue  # the version string
+        for name, convention in section:
+            if isinstance(convention, Convention) and convention.source is not None:
+                yield f"conventions.yaml {section_name}.{name}", convention.source
 
 
 def _citation_problems(content: ClinicalContent, pack: KnowledgePack) -> list[str]:
@@ -235,13 +286,10 @@ def cited_ids(content: ClinicalContent) -> tuple[set[str], set[str]]:
     return claims, refs
 
 
-def build_clinical(found: ClinicalInspection) -> ClinicalContent:
+def load_clinical(pack: KnowledgePack, root: Traversable | None = None) -> ClinicalContent:
+    """The clinical content in `root` (default: the bundled content), checked against `pack`; raises
+    KnowledgePackError listing every problem."""
+    found = inspect_clinical(pack, root)
     if found.problems or found.content is None:
         raise KnowledgePackError(found.problems or ["clinical content could not be read"])
     return found.content
-
-
-@lru_cache(maxsize=1)
-def load_clinical() -> ClinicalContent:
-    """The bundled clinical content, checked against the bundled pack; raises KnowledgePackError on any problem."""
-    return build_clinical(inspect_clinical(load_pack()))

@@ -8,16 +8,24 @@ first use only, so questions made of known words pay nothing for it.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from english_words import get_english_words_set
+import threading
 
 
-@lru_cache(maxsize=1)
-def _gcide() -> frozenset[str]:
-    return frozenset(get_english_words_set(["gcide"], lower=True, alpha=True))
+class EnglishWords:
+    """The GCIDE word list, read on the first lookup (under a lock, so threads share one copy)."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._words: frozenset[str] | None = None
 
-def is_dictionary_word(word: str) -> bool:
-    """Whether `word` (lower case) is a general English dictionary word."""
-    return word.lower() in _gcide()
+    def __call__(self, word: str) -> bool:
+        """Whether `word` is a general English dictionary word (any case)."""
+        return word.lower() in self._load()
+
+    def _load(self) -> frozenset[str]:
+        with self._lock:
+            if self._words is None:
+                from english_words import get_english_words_set
+
+                self._words = frozenset(get_english_words_set(["gcide"], lower=True, alpha=True))
+            return self._words

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
@@ -171,7 +170,7 @@ def build_pack(found: PackInspection) -> KnowledgePack:
     return KnowledgePack(found.version, sources, tuple(found.claims), tuple(found.conflicts), found.lexicon)
 
 
-@lru_cache(maxsize=1)
-def load_pack() -> KnowledgePack:
-    """The bundled knowledge pack, validated; raises KnowledgePackError listing every problem."""
-    return build_pack(inspect_pack())
+def load_pack(root: Traversable | None = None) -> KnowledgePack:
+    """The knowledge pack in `root` (default: the bundled one), validated; raises KnowledgePackError listing every
+    problem. Not cached: the runtime (`ketaguide.bootstrap`) holds the one loaded snapshot."""
+    return build_pack(inspect_pack(root))

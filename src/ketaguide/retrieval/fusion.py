@@ -48,7 +48,10 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int = RRF_K) ->
 
 
 class HybridIndex:
-    """Searches a lexical and a dense index and fuses their rankings; scores are fusion scores."""
+    """Searches a lexical and a dense index and fuses their rankings; scores are fusion scores.
+
+    Keeps no state of its own after construction, so it is as safe to search from many threads as its two legs.
+    """
 
     name = "hybrid"
 
@@ -71,3 +74,10 @@ class HybridIndex:
         if self.fusion == "rrf":
             return reciprocal_rank_fusion([lexical, dense])
         return convex_fusion(lexical, dense, self.lexical_weight)
+
+    def close(self) -> None:
+        """Close the legs that hold resources (the lexical leg's SQLite connection); `Runtime.close` calls this."""
+        for leg in (self.lexical, self.dense):
+            close = getattr(leg, "close", None)
+            if close is not None:
+                close()

@@ -13,6 +13,7 @@ the length is the row's token count over all columns. Memory: about 16 bytes per
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,8 +22,10 @@ import numpy.typing as npt
 
 K1 = 1.2
 B = 0.75
-# Phrase postings kept per index; a long-running server sees an open-ended stream of questions.
+# Phrase postings and query-word stems kept per index; a long-running server sees an open-ended stream of
+# questions.
 _PHRASE_CACHE_SIZE = 4096
+_STEM_CACHE_SIZE = 65536
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -32,6 +35,13 @@ IntArray = npt.NDArray[np.int64]
 class _Postings:
     docs: IntArray  # row positions holding the phrase
     contribution: FloatArray  # the phrase's bm25 term in each of those rows
+
+
+class _Unknown:
+    """A phrase not in the cache (None is a cached answer: no row holds the phrase)."""
+
+
+_UNKNOWN = _Unknown()
 
 
 @dataclass(frozen=True)
@@ -45,30 +55,44 @@ class _Instances:
 
 
 class Fts5Stemmer:
-    """Words to index terms through FTS5's own tokenizer, so query terms match the index's terms exactly."""
+    """Words to index terms through FTS5's own tokenizer, so query terms match the index's terms exactly.
 
-    def __init__(self, db: sqlite3.Connection, tokenize: str) -> None:
-        self._db = db
-        # In the temp schema so an index stored in a file is never written to.
-        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.stem_scratch USING fts5(words, tokenize = {tokenize})")
-        db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stem_scratch_v USING fts5vocab(temp, stem_scratch, instance)"
-        )
+    Safe to share between threads: tokenizing writes a scratch table, so it runs on the stemmer's own in-memory
+    connection under a lock (the index's connection is never written, and a file index stays read-only); the
+    cache of known stems is only read without the lock.
+    """
+
+    def __init__(self, tokenize: str) -> None:
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute(f"CREATE VIRTUAL TABLE scratch USING fts5(words, tokenize = {tokenize})")
+        self._db.execute("CREATE VIRTUAL TABLE scratch_v USING fts5vocab(scratch, instance)")
+        self._lock = threading.Lock()
         self._stems: dict[str, str] = {}
 
     def terms(self, words: Sequence[str]) -> list[str]:
         """The index term of each word (lower-case ASCII letters and digits, as `query_phrases` writes them)."""
-        missing = [w for w in dict.fromkeys(words) if w not in self._stems]
+        unique = list(dict.fromkeys(words))
+        # Each stem read once into a local dict: another thread may clear the cache between two reads.
+        found = {w: term for w in unique if (term := self._stems.get(w)) is not None}
+        missing = [w for w in unique if w not in found]
         if missing:
-            self._stems.update(zip(missing, self._tokenize(missing), strict=True))
-        return [self._stems[w] for w in words]
+            with self._lock:
+                fresh = dict(zip(missing, self._tokenize(missing), strict=True))
+                if len(self._stems) + len(fresh) > _STEM_CACHE_SIZE:
+                    self._stems.clear()
+                self._stems.update(fresh)
+            found.update(fresh)
+        return [found[w] for w in words]
 
     def _tokenize(self, words: list[str]) -> list[str]:
         with self._db:
-            self._db.execute("DELETE FROM temp.stem_scratch")
-            self._db.execute("INSERT INTO temp.stem_scratch(rowid, words) VALUES (1, ?)", (" ".join(words),))
-            rows = self._db.execute("SELECT term FROM temp.stem_scratch_v ORDER BY offset").fetchall()
+            self._db.execute("DELETE FROM scratch")
+            self._db.execute("INSERT INTO scratch(rowid, words) VALUES (1, ?)", (" ".join(words),))
+            rows = self._db.execute("SELECT term FROM scratch_v ORDER BY offset").fetchall()
         return [term for (term,) in rows]
+
+    def close(self) -> None:
+        self._db.close()
 
 
 class Fts5Postings:
@@ -87,6 +111,7 @@ class Fts5Postings:
         self._saturation = K1 * (1 - B + B * length / max(float(length.sum()) / max(self.size, 1), 1e-9))
         self._terms = self._term_postings()
         self._phrases: dict[tuple[str, ...], _Postings | None] = {}
+        self._phrases_lock = threading.Lock()
 
     @property
     def size(self) -> int:
@@ -113,11 +138,18 @@ class Fts5Postings:
         if len(terms) == 1:
             return self._terms.get(terms[0])
         key = tuple(terms)
-        if key not in self._phrases:
+        # One read, then the local value: another thread may clear the cache between a test and a second read.
+        cached = self._phrases.get(key, _UNKNOWN)
+        if not isinstance(cached, _Unknown):
+            return cached
+        # Computed outside the lock so threads score in parallel; two threads may both compute a new phrase
+        # (the same value), and only the cache's bookkeeping is serialised.
+        found = self._phrase_postings(key)
+        with self._phrases_lock:
             if len(self._phrases) >= _PHRASE_CACHE_SIZE:
                 self._phrases.clear()
-            self._phrases[key] = self._phrase_postings(key)
-        return self._phrases[key]
+            self._phrases[key] = found
+        return found
 
     def _phrase_postings(self, terms: tuple[str, ...]) -> _Postings | None:
         inst = self._instances

@@ -1,103 +1,83 @@
-"""Use cases: assess an intake, print the intake schema, and the two dose tools (`ketaguide assess`, `dose`)."""
+"""Use cases: assess an intake and the two dose tools (`ketaguide assess`, `ketaguide dose`)."""
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ketaguide.domain.care.dosing import (
-    KetamineOrderCheck,
-    LamotrigineSchedule,
-    check_ketamine_order,
-    lamotrigine_schedule,
-)
-from ketaguide.domain.care.intake import intake_json_schema, parse_intake
+from ketaguide.contracts.care_plan import CarePlanReport, KetamineOrderReport, LamotrigineScheduleReport
+from ketaguide.contracts.provenance import Provenance
+from ketaguide.domain.care.dosing import check_ketamine_order, lamotrigine_schedule
+from ketaguide.domain.care.intake import parse_intake
 from ketaguide.domain.care.interactions import DrugEntry
-from ketaguide.domain.care.plan import CarePlan, ClinicalContent, evaluate
+from ketaguide.domain.care.plan import evaluate
 from ketaguide.domain.citing.citer import Citer
-from ketaguide.domain.errors import InputError, IntakeError
-from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.knowledge.clinical import load_clinical
-from ketaguide.knowledge.loader import load_pack
-from ketaguide.services.evidence import reference_contract
+from ketaguide.domain.errors import FieldProblem, InputError, IntakeError
+from ketaguide.services.documents import parse_json_document
 
-MAX_INTAKE_CHARS = 100_000
+if TYPE_CHECKING:
+    from ketaguide.bootstrap import Runtime
 
-
-def _knowledge() -> tuple[KnowledgePack, ClinicalContent]:
-    return load_pack(), load_clinical()
+MAX_INTAKE_BYTES = 100_000
 
 
-def read_intake_text(text: str) -> object:
-    """Parse an intake document's JSON text; a syntax error names where it is."""
-    if len(text) > MAX_INTAKE_CHARS:
-        raise IntakeError("intake", f"is {len(text)} characters; the limit is {MAX_INTAKE_CHARS}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise IntakeError("intake", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-
-
-def assess(document: object) -> CarePlan:
-    """The care plan for an intake document (parsed JSON); raises IntakeError for invalid input."""
+def assess(runtime: Runtime, document: object) -> CarePlanReport:
+    """The care plan for an intake document (parsed JSON); raises IntakeError listing every problem."""
     intake = parse_intake(document)
-    pack, content = _knowledge()
-    return evaluate(intake, pack, content)
+    plan = evaluate(intake, runtime.knowledge.pack, runtime.knowledge.clinical)
+    return CarePlanReport.of(plan, _provenance(runtime))
 
 
-def assess_text(text: str) -> CarePlan:
-    return assess(read_intake_text(text))
+def assess_text(runtime: Runtime, text: str) -> CarePlanReport:
+    """The care plan for an intake's JSON text: strict JSON (no duplicate keys, no NaN), then the intake rules."""
+    if len(text.encode("utf-8", "replace")) > MAX_INTAKE_BYTES:
+        raise IntakeError("intake", f"is over {MAX_INTAKE_BYTES} bytes")
+    try:
+        document = parse_json_document(text, "intake")
+    except InputError as exc:
+        raise IntakeError.of(exc.problems) from None
+    return assess(runtime, document)
 
 
-def intake_schema() -> dict[str, Any]:
-    return intake_json_schema()
-
-
-def lamotrigine_dose(with_names: Sequence[str], age: int | None = None) -> LamotrigineSchedule:
+def lamotrigine_dose(runtime: Runtime, with_names: Sequence[str], age: int | None = None) -> LamotrigineScheduleReport:
     """The label escalation for these co-medications. An unrecognised name is an error: guessing could halve or
     double the wrong schedule."""
-    pack, content = _knowledge()
+    content = runtime.knowledge.clinical
+    problems = []
     co_medications: list[tuple[str, DrugEntry]] = []
     for name in with_names:
         entry = content.formulary.recognise(name)
         if entry is None:
-            raise InputError("with", f"{name!r} is not a medicine KetaGuide recognises; use a generic or brand name")
-        co_medications.append((name.strip(), entry))
+            problem = f"{name!r} is not a medicine KetaGuide recognises; use a generic or brand name"
+            problems.append(FieldProblem("with", problem))
+        else:
+            co_medications.append((name.strip(), entry))
     if age is not None and not 0 <= age <= 120:
-        raise InputError("age", f"{age} is out of range (0 to 120)")
-    return lamotrigine_schedule(co_medications, age, content.lamotrigine, Citer(pack, content.references))
+        problems.append(FieldProblem("age", f"{age} is out of range (0 to 120)"))
+    if problems:
+        raise InputError.of(problems)
+    schedule = lamotrigine_schedule(co_medications, age, content.lamotrigine, _citer(runtime))
+    return LamotrigineScheduleReport(**dict(schedule), provenance=_provenance(runtime))
 
 
-def ketamine_dose(weight_kg: float, route: str, mg: float, over_minutes: float | None = None) -> KetamineOrderCheck:
-    pack, content = _knowledge()
-    return check_ketamine_order(weight_kg, route, mg, over_minutes, content.ketamine, Citer(pack, content.references))
+def ketamine_dose(
+    runtime: Runtime, weight_kg: float, route: str, mg: float, over_minutes: float | None = None
+) -> KetamineOrderReport:
+    """A ketamine order checked against the sourced ranges; every number must be finite."""
+    numbers = {"weight_kg": weight_kg, "mg": mg, "minutes": over_minutes}
+    infinite = {k: v for k, v in numbers.items() if v is not None and not math.isfinite(v)}
+    problems = [FieldProblem(k, f"must be a finite number (got {v})") for k, v in infinite.items()]
+    if problems:
+        raise InputError.of(problems)
+    content = runtime.knowledge.clinical
+    check = check_ketamine_order(weight_kg, route, mg, over_minutes, content.ketamine, _citer(runtime))
+    return KetamineOrderReport(**dict(check), provenance=_provenance(runtime))
 
 
-def care_plan_contract(plan: CarePlan) -> dict[str, Any]:
-    """The documented JSON shape of a care plan (README, "Patient assessment and care plan", "Output")."""
-    body = plan.model_dump(mode="json", exclude={"references", "phase"})
-    return {
-        "diagnosis": body["diagnosis"],
-        "phase": plan.phase.phase,
-        "phase_basis": plan.phase.basis,
-        "phase_citations": list(plan.phase.citations),
-        "red_flags": body["red_flags"],
-        "interactions": body["interactions"],
-        "options": body["options"],
-        "monitoring": body["monitoring"],
-        "unrecognized_medications": body["unrecognized_medications"],
-        "evidence_gaps": body["evidence_gaps"],
-        "conflicts": body["conflicts"],
-        "references": [reference_contract(r) for r in plan.references],
-    }
+def _citer(runtime: Runtime) -> Citer:
+    return Citer(runtime.knowledge.pack, runtime.knowledge.clinical.references)
 
 
-def schedule_contract(schedule: LamotrigineSchedule) -> dict[str, Any]:
-    body = schedule.model_dump(mode="json", exclude={"references"})
-    return {**body, "references": [reference_contract(r) for r in schedule.references]}
-
-
-def dose_check_contract(check: KetamineOrderCheck) -> dict[str, Any]:
-    body = check.model_dump(mode="json", exclude={"references"})
-    return {**body, "references": [reference_contract(r) for r in check.references]}
+def _provenance(runtime: Runtime) -> Provenance:
+    return runtime.provenance(retriever=None, policy_version=runtime.knowledge.clinical.conventions.version)

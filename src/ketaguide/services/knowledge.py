@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.clinical import inspect_clinical
 from ketaguide.knowledge.loader import build_pack, inspect_pack
+from ketaguide.knowledge.snapshot import content_folder
 
 
-def check_pack() -> list[str]:
-    """Every problem in the bundled pack and the clinical content that cites it; empty when all is consistent."""
-    found = inspect_pack()
+def check_pack(content_dir: Path | None = None) -> list[str]:
+    """Every problem in the content (default: the bundled pack) and the clinical content that cites it; empty when
+    all is consistent. Unlike loading a runtime, it reports problems rather than raising on them."""
+    root = content_folder(content_dir)
+    found = inspect_pack(root)
     if found.problems:
         return found.problems
-    return inspect_clinical(build_pack(found)).problems
+    return inspect_clinical(build_pack(found), root).problems
 
 
 def pack_stats(pack: KnowledgePack) -> dict[str, Any]:

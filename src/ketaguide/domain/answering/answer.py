@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from ketaguide.domain.answering.policy import DEFAULT_POLICY, AnswerPolicy
 from ketaguide.domain.citing.references import Reference, ReferenceList
 from ketaguide.domain.citing.statements import Statement, conflict_statement
 from ketaguide.domain.evidence.grading import CertaintyAssessment, EvidenceItem, grade_body
@@ -21,11 +22,6 @@ from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.domain.evidence.text import QUESTION_FILLER, stem, tokens
 from ketaguide.domain.ports import Hit
 
-MAX_CLAIMS = 12
-# A claim scoring under this fraction of the best relevant claim's BM25 score is too weakly related to cite.
-MIN_RELATIVE_SCORE = 0.25
-# Share of the question's concepts (weight 2) and other content words (weight 1) a bottom-line claim must cover.
-MIN_ANCHOR_COVERAGE = 0.7
 _SUBJECT_CONCEPTS = frozenset({"ketamine", "esketamine"})
 _FOCUS_KINDS = frozenset({"condition", "symptom", "outcome", "population", "setting"})
 _TOPIC_CLAIM_TYPES = {
@@ -69,7 +65,11 @@ class Answer(BaseModel):
 
 
 def compose_answer(
-    question: str, hits: Sequence[Hit], pack: KnowledgePack, is_common_word: Callable[[str], bool] = _no_word
+    question: str,
+    hits: Sequence[Hit],
+    pack: KnowledgePack,
+    is_common_word: Callable[[str], bool] = _no_word,
+    policy: AnswerPolicy = DEFAULT_POLICY,
 ) -> Answer:
     """Select relevant claims, grade them, and lay them out in sections; abstain when nothing answers.
 
@@ -88,10 +88,10 @@ def compose_answer(
             f"The question names {words}, which the knowledge pack does not contain; KetaGuide answers only from its "
             "evidence and does not guess. Check the spelling, or ask without it if it is not the subject.",
         )
-    selected = select_claims(hits, focus, pack)
+    selected = select_claims(hits, focus, pack, policy)
     if not selected:
         return _abstain(question, focus.no_evidence_message())
-    return _build(question, selected, focus, pack)
+    return _build(question, selected, focus, pack, policy)
 
 
 class QuestionFocus(BaseModel):
@@ -210,20 +210,22 @@ def _relevant(claim: Claim, focus: QuestionFocus, pack: KnowledgePack) -> bool:
     return True
 
 
-def select_claims(hits: Sequence[Hit], focus: QuestionFocus, pack: KnowledgePack) -> list[Claim]:
+def select_claims(
+    hits: Sequence[Hit], focus: QuestionFocus, pack: KnowledgePack, policy: AnswerPolicy = DEFAULT_POLICY
+) -> list[Claim]:
     """Relevant claims, those of the asked topic first, then by rank, without the weakly related tail."""
     relevant = [(h, pack.claim(h.doc_id)) for h in hits if pack.has_claim(h.doc_id)]
     relevant = [(h, c) for h, c in relevant if _relevant(c, focus, pack)]
     if not relevant:
         return []
-    floor = relevant[0][0].score * MIN_RELATIVE_SCORE
+    floor = relevant[0][0].score * policy.min_relative_score
     # "Is there a medication for ..." asks for drug claims even where the words of the question rank others higher.
     relevant.sort(key=lambda pair: not focus.topics & _implied_topics(pair[1], pack))
     kept: list[Claim] = []
     for hit, claim in relevant:
         if hit.score >= floor and not any(_overlaps(claim, k) for k in kept):
             kept.append(claim)
-    return kept[:MAX_CLAIMS]
+    return kept[: policy.max_claims]
 
 
 def _overlaps(a: Claim, b: Claim) -> bool:
@@ -314,11 +316,13 @@ def _unreliable(claim: Claim, pack: KnowledgePack) -> bool:
     return pack.source_of(claim).reliability.level in _UNRELIABLE
 
 
-def _build(question: str, selected: list[Claim], focus: QuestionFocus, pack: KnowledgePack) -> Answer:
+def _build(
+    question: str, selected: list[Claim], focus: QuestionFocus, pack: KnowledgePack, policy: AnswerPolicy
+) -> Answer:
     refs = ReferenceList()
     ratings = _reported_ratings(selected, pack)
     certainty = grade_body([evidence_item(c, pack) for c in [*selected, *ratings]])
-    anchor = _anchor(focus, selected, pack)
+    anchor = _anchor(focus, selected, pack, policy)
     bottom_line, bottom_cites = _bottom_line(anchor, selected, certainty, refs, pack)
     sections = [*_claim_sections(selected, refs, pack), *_conflict_sections(selected, refs, pack)]
     sections.append(_caveat([*selected, *ratings], certainty, refs, pack))
@@ -335,16 +339,16 @@ def _build(question: str, selected: list[Claim], focus: QuestionFocus, pack: Kno
     )
 
 
-def _anchor(focus: QuestionFocus, selected: list[Claim], pack: KnowledgePack) -> Claim | None:
+def _anchor(focus: QuestionFocus, selected: list[Claim], pack: KnowledgePack, policy: AnswerPolicy) -> Claim | None:
     """The claim that best answers the question, from a source reliable enough to carry a conclusion.
 
-    A claim must speak to most of the question (MIN_ANCHOR_COVERAGE) to carry the bottom line: a reliable claim
-    on a neighbouring point is shown in its section but does not answer. Preference: claims of the type asked for
+    A claim must speak to most of the question (`policy.min_anchor_coverage`) to carry the bottom line: a reliable
+    claim on a neighbouring point is shown in its section but does not answer. Preference: claims of the type asked for
     ("how does it work": mechanism), then findings or harms over background (mechanism, limitations), then
     coverage of the question, then retrieval rank.
     """
     reliable = [c for c in selected if not _unreliable(c, pack)]
-    answering = [c for c in reliable if focus.coverage(c, pack) >= MIN_ANCHOR_COVERAGE]
+    answering = [c for c in reliable if focus.coverage(c, pack) >= policy.min_anchor_coverage]
     if not answering:
         return None
     wanted = set().union(*(_TOPIC_CLAIM_TYPES.get(t, set()) for t in focus.topics))

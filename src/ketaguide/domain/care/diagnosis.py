@@ -5,6 +5,8 @@ Sources (clinical-reference.md s.1; stored in references.yaml and cited by the d
 - Criterion A needs at least 2 criteria within 12 months; severity is mild 2-3, moderate 4-5, severe 6 or more.
 - Early remission: no criterion met for at least 3 but under 12 months; sustained remission: 12 months or more;
   craving may still be present in both. "In a controlled environment": access to substances is restricted.
+The counts and months are content (conventions.yaml, `diagnosis`, each with the references it is taken from), so
+the notes print the thresholds they applied.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ketaguide.domain.care.conventions import DiagnosisThresholds, SeverityFloors
 from ketaguide.domain.care.intake import Criterion, Intake
 
 Severity = Literal["none", "mild", "moderate", "severe"]
@@ -23,10 +26,6 @@ Remission = Literal["early remission", "sustained remission"]
 COUNTED_CRITERIA = frozenset(Criterion) - {Criterion.WITHDRAWAL}
 
 DIAGNOSIS_LABEL = "Phencyclidine (or pharmacologically similar substance, e.g., ketamine) use disorder"
-# Severity bands as (lowest count, severity), highest first.
-_SEVERITY_BANDS: tuple[tuple[int, Severity], ...] = ((6, "severe"), (4, "moderate"), (2, "mild"))
-EARLY_REMISSION_MONTHS = 3
-SUSTAINED_REMISSION_MONTHS = 12
 
 
 class Diagnosis(BaseModel):
@@ -50,27 +49,34 @@ def counted_criteria(criteria: Iterable[Criterion]) -> tuple[Criterion, ...]:
     return tuple(c for c in criteria if c in COUNTED_CRITERIA)
 
 
-def severity_for(count: int) -> Severity:
-    """Severity from the number of counted criteria; under 2 is no diagnosis."""
-    return next((severity for floor, severity in _SEVERITY_BANDS if count >= floor), "none")
+def severity_for(count: int, floors: SeverityFloors) -> Severity:
+    """Severity from the number of counted criteria; under the mild floor is no diagnosis."""
+    bands: tuple[tuple[int, Severity], ...] = (
+        (floors.severe, "severe"),
+        (floors.moderate, "moderate"),
+        (floors.mild, "mild"),
+    )
+    return next((severity for floor, severity in bands if count >= floor), "none")
 
 
-def remission_for(severity: Severity, months_without_criteria: float | None) -> Remission | None:
+def remission_for(
+    severity: Severity, months_without_criteria: float | None, thresholds: DiagnosisThresholds
+) -> Remission | None:
     """The remission specifier, only for a diagnosis whose criteria have been absent long enough."""
     if severity == "none" or months_without_criteria is None:
         return None
-    if months_without_criteria >= SUSTAINED_REMISSION_MONTHS:
+    if months_without_criteria >= thresholds.sustained_remission_months.value:
         return "sustained remission"
-    if months_without_criteria >= EARLY_REMISSION_MONTHS:
+    if months_without_criteria >= thresholds.early_remission_months.value:
         return "early remission"
     return None
 
 
-def diagnose(intake: Intake) -> Diagnosis:
+def diagnose(intake: Intake, thresholds: DiagnosisThresholds) -> Diagnosis:
     """Count criteria, set severity and any remission specifier, and explain each step."""
     counted = counted_criteria(intake.criteria)
-    severity = severity_for(len(counted))
-    remission = remission_for(severity, intake.months_without_criteria)
+    severity = severity_for(len(counted), thresholds.severity_floors.value)
+    remission = remission_for(severity, intake.months_without_criteria, thresholds)
     return Diagnosis(
         criteria_met=len(counted),
         counted=tuple(c.value for c in counted),
@@ -79,12 +85,14 @@ def diagnose(intake: Intake) -> Diagnosis:
         label=DIAGNOSIS_LABEL if severity != "none" else None,
         remission=remission,
         in_controlled_environment=intake.in_controlled_environment and remission is not None,
-        notes=tuple(_notes(intake, severity, remission)),
+        notes=tuple(_notes(intake, severity, remission, thresholds)),
     )
 
 
-def _notes(intake: Intake, severity: Severity, remission: Remission | None) -> list[str]:
-    notes = [_count_note(len(counted_criteria(intake.criteria)), severity)]
+def _notes(
+    intake: Intake, severity: Severity, remission: Remission | None, thresholds: DiagnosisThresholds
+) -> list[str]:
+    notes = [_count_note(len(counted_criteria(intake.criteria)), severity, thresholds.severity_floors.value)]
     if Criterion.WITHDRAWAL in intake.criteria:
         notes.append(
             "Withdrawal is recorded but not counted: it is not among the phencyclidine-class criteria, and ICD-11 "
@@ -94,7 +102,8 @@ def _notes(intake: Intake, severity: Severity, remission: Remission | None) -> l
     if months is not None and severity == "none":
         notes.append("Months without criteria were given, but remission applies only to a diagnosed disorder.")
     elif months is not None and remission is None:
-        notes.append(f"Criteria absent for {months:g} months: under 3 months, so no remission specifier.")
+        early = thresholds.early_remission_months.value
+        notes.append(f"Criteria absent for {months:g} months: under {early:g} months, so no remission specifier.")
     elif remission is not None:
         notes.append(f"In {remission}: no criterion other than craving met for {months:g} months.")
     if intake.in_controlled_environment and remission is None:
@@ -102,7 +111,16 @@ def _notes(intake: Intake, severity: Severity, remission: Remission | None) -> l
     return notes
 
 
-def _count_note(count: int, severity: Severity) -> str:
+def _count_note(count: int, severity: Severity, floors: SeverityFloors) -> str:
     if severity == "none":
-        return f"{count} criterion/criteria met: at least 2 within 12 months are needed for a diagnosis."
-    return f"{count} criteria met: {severity} (mild 2-3, moderate 4-5, severe 6 or more)."
+        return f"{count} criterion/criteria met: at least {floors.mild} within 12 months are needed for a diagnosis."
+    bands = (
+        f"mild {_counts(floors.mild, floors.moderate)}, moderate {_counts(floors.moderate, floors.severe)}, "
+        f"severe {floors.severe} or more"
+    )
+    return f"{count} criteria met: {severity} ({bands})."
+
+
+def _counts(floor: int, next_floor: int) -> str:
+    """The counts of one band, up to the next band's floor: "2-3", or "2" for a band of one count."""
+    return f"{floor}" if next_floor - 1 == floor else f"{floor}-{next_floor - 1}"

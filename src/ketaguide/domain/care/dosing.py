@@ -3,7 +3,8 @@
 Lamotrigine: the US prescribing information's bipolar-disorder escalation table (clinical-reference.md, appendix)
 has three columns; the inducer column is for patients "not taking valproate", so valproate decides first.
 Ketamine: an order is compared, in mg/kg, with every stored range for its route (the label's induction ranges and
-the 0.5 mg/kg-over-40-minutes sub-anaesthetic research regimen) and each comparison is explained.
+the 0.5 mg/kg-over-40-minutes sub-anaesthetic research regimen) and each comparison is explained. The input limits
+and the single-dose tolerance are KetaGuide's conventions (conventions.yaml, `ketamine_order`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ketaguide.domain.care.conventions import KetamineOrderLimits
 from ketaguide.domain.care.interactions import DrugEntry
 from ketaguide.domain.citing.citer import Citer, Cites
 from ketaguide.domain.citing.references import Reference
@@ -25,11 +27,6 @@ Verdict = Literal["below", "within", "above"]
 VALPROATE_CLASS = "valproate"
 INDUCER_CLASS = "lamotrigine_inducer"
 CONTRACEPTIVE_CLASS = "estrogen_contraceptive"
-# A single-dose regimen (0.5 mg/kg) "matches" an order within +/-5%: a KetaGuide rounding convention, so that
-# 36 mg for 70 kg (0.51 mg/kg) is not called a different regimen. Not a clinical threshold.
-SINGLE_DOSE_TOLERANCE = 0.05
-MAX_WEIGHT_KG = 400.0
-MAX_ORDER_MG = 10_000.0
 
 
 class DosingNote(BaseModel):
@@ -86,11 +83,19 @@ class DoseRange(BaseModel):
     cites: Cites
 
 
-class KetamineDosing(BaseModel):
+class KetamineDoseTable(BaseModel):
+    """The stored ketamine ranges and the notes printed with every order check (dosing.yaml)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ranges: tuple[DoseRange, ...] = Field(min_length=1)
     notes: tuple[DosingNote, ...]
+
+
+class KetamineDosing(KetamineDoseTable):
+    """The dose table with the conventions the order check applies (conventions.yaml), joined by the loader."""
+
+    limits: KetamineOrderLimits
 
 
 class CitedNote(BaseModel):
@@ -182,10 +187,11 @@ def check_ketamine_order(
     weight_kg: float, route: str, mg: float, over_minutes: float | None, dosing: KetamineDosing, citer: Citer
 ) -> KetamineOrderCheck:
     """Compare an order with every stored range for its route and explain each comparison."""
-    checked_route = _validate_order(weight_kg, route, mg, over_minutes)
+    checked_route = _validate_order(weight_kg, route, mg, over_minutes, dosing.limits)
     mg_per_kg = mg / weight_kg
     ranges = [r for r in dosing.ranges if r.route == checked_route]
-    comparisons = tuple(_compare(mg, weight_kg, over_minutes, r, citer) for r in ranges)
+    tolerance = dosing.limits.single_dose_tolerance.value
+    comparisons = tuple(_compare(mg, weight_kg, over_minutes, r, tolerance, citer) for r in ranges)
     notes = tuple(CitedNote(text=n.text, citations=citer.cite(n.cites)) for n in dosing.notes)
     return KetamineOrderCheck(
         weight_kg=weight_kg,
@@ -200,11 +206,14 @@ def check_ketamine_order(
     )
 
 
-def _validate_order(weight_kg: float, route: str, mg: float, over_minutes: float | None) -> Route:
-    if not 0 < weight_kg <= MAX_WEIGHT_KG:
-        raise InputError("weight_kg", f"{weight_kg:g} is out of range (more than 0, at most {MAX_WEIGHT_KG:g})")
-    if not 0 < mg <= MAX_ORDER_MG:
-        raise InputError("mg", f"{mg:g} is out of range (more than 0, at most {MAX_ORDER_MG:g})")
+def _validate_order(
+    weight_kg: float, route: str, mg: float, over_minutes: float | None, limits: KetamineOrderLimits
+) -> Route:
+    max_weight, max_mg = limits.max_weight_kg.value, limits.max_order_mg.value
+    if not 0 < weight_kg <= max_weight:
+        raise InputError("weight_kg", f"{weight_kg:g} is out of range (more than 0, at most {max_weight:g})")
+    if not 0 < mg <= max_mg:
+        raise InputError("mg", f"{mg:g} is out of range (more than 0, at most {max_mg:g})")
     if over_minutes is not None and over_minutes <= 0:
         raise InputError("minutes", f"{over_minutes:g} must be more than 0")
     normalised = route.strip().lower()
@@ -215,10 +224,13 @@ def _validate_order(weight_kg: float, route: str, mg: float, over_minutes: float
     raise InputError("route", f"{route!r} has no sourced dose range in KetaGuide; supported routes: iv, im")
 
 
-def _compare(mg: float, weight_kg: float, minutes: float | None, rng: DoseRange, citer: Citer) -> RangeComparison:
+def _compare(
+    mg: float, weight_kg: float, minutes: float | None, rng: DoseRange, tolerance: float, citer: Citer
+) -> RangeComparison:
     low, high = rng.low_mg_per_kg * weight_kg, rng.high_mg_per_kg * weight_kg
     single = rng.low_mg_per_kg == rng.high_mg_per_kg
-    slack = SINGLE_DOSE_TOLERANCE if single else 0.0
+    # Only a single-dose regimen gets the rounding tolerance: a range already spans its own ends.
+    slack = tolerance if single else 0.0
     verdict: Verdict = "below" if mg < low * (1 - slack) else "above" if mg > high * (1 + slack) else "within"
     return RangeComparison(
         range_id=rng.id,

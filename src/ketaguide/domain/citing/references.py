@@ -6,6 +6,8 @@ or external reference, in order of first citation.
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ketaguide.domain.evidence.models import Claim, Level, Source, StudyDesign
@@ -25,22 +27,32 @@ class ExternalReference(BaseModel):
     confidence: Level = Field(description="how directly the reference was read (high = label/guideline text)")
 
 
-class Reference(BaseModel):
-    """A numbered reference as shown to the user; `kind` says which of the two shapes it has."""
+class QuoteCitation(BaseModel):
+    """A numbered reference to a verbatim quote: `source_text[start:end] == quote`."""
 
     model_config = ConfigDict(frozen=True)
 
     n: int
-    kind: str  # "quote" | "external"
-    source_id: str | None = None
-    source_title: str | None = None
-    quote: str | None = None
-    start: int | None = None
-    end: int | None = None
-    study_design: StudyDesign | None = None
-    source_reliability: Level | None = None
-    claim_id: str | None = None
-    external: ExternalReference | None = None
+    kind: Literal["quote"] = "quote"
+    source_id: str
+    source_title: str
+    quote: str
+    start: int
+    end: int
+    study_design: StudyDesign
+    source_reliability: Level
+    claim_id: str
+
+
+class ExternalCitation(ExternalReference):
+    """A numbered reference to a named public reference, with what it states and how confidently it was read."""
+
+    n: int
+    kind: Literal["external"] = "external"
+
+
+# What a numbered reference is, told apart by `kind` (a discriminated union in the JSON Schema).
+Reference = Annotated[QuoteCitation | ExternalCitation, Field(discriminator="kind")]
 
 
 class ReferenceList:
@@ -54,9 +66,8 @@ class ReferenceList:
         if claim.id not in self._numbers:
             self._add(
                 claim.id,
-                Reference(
+                QuoteCitation(
                     n=len(self._references) + 1,
-                    kind="quote",
                     source_id=claim.source_id,
                     source_title=source.title,
                     quote=claim.quote,
@@ -72,7 +83,7 @@ class ReferenceList:
     def cite_external(self, ref: ExternalReference) -> int:
         key = f"ext:{ref.id}"
         if key not in self._numbers:
-            self._add(key, Reference(n=len(self._references) + 1, kind="external", external=ref))
+            self._add(key, ExternalCitation(n=len(self._references) + 1, **ref.model_dump()))
         return self._numbers[key]
 
     def _add(self, key: str, reference: Reference) -> None:
@@ -82,3 +93,8 @@ class ReferenceList:
     @property
     def references(self) -> tuple[Reference, ...]:
         return tuple(self._references)
+
+    @property
+    def claim_ids(self) -> tuple[str, ...]:
+        """The claims cited so far, in citation order."""
+        return tuple(r.claim_id for r in self._references if isinstance(r, QuoteCitation))

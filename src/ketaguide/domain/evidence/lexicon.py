@@ -1,7 +1,8 @@
 """Clinical vocabulary: concepts with their synonyms and spellings, and how to find them in text.
 
 A clinician writes "ketamine bladder", a source writes "ketamine-induced cystitis": both name the concept
-`ketamine_uropathy`. Matching is whole-word and case-insensitive, longest phrase first.
+`ketamine_uropathy`. Matching is whole-word, longest phrase first, on the normal form of both the terms and the
+text (`normalise_text`: casefolded, NFKC), so case and look-alike letters never decide a match.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ketaguide.domain.evidence.text import normalise_text
 
 
 class Concept(BaseModel):
@@ -43,29 +46,35 @@ class Lexicon:
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        terms = sorted({t.lower() for c in self.concepts for t in c.terms}, key=len, reverse=True)
+        # Case-sensitive on purpose: re.IGNORECASE also equates "ı", "İ" and "ſ" with ASCII letters, so a match
+        # could be a string that is no key of `_term_owners`. Both sides are normalised instead.
+        terms = sorted(self._term_owners, key=len, reverse=True)
         alternatives = "|".join(re.escape(t) for t in terms)
-        return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
+        return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
 
     @cached_property
     def _term_owners(self) -> dict[str, tuple[str, ...]]:
         owners: dict[str, list[str]] = {}
         for concept in self.concepts:
             for term in concept.terms:
-                owners.setdefault(term.lower(), []).append(concept.id)
+                owners.setdefault(normalise_text(term), []).append(concept.id)
         return {t: tuple(ids) for t, ids in owners.items()}
 
     def find(self, text: str) -> list[tuple[str, str]]:
-        """(matched term, concept id) pairs in reading order; a term shared by concepts yields each."""
+        """(matched term, concept id) pairs in reading order; a term shared by concepts yields each.
+
+        Terms are returned in their normal form. Any text is accepted (controls, lone surrogates, any script).
+        """
         hits: list[tuple[str, str]] = []
-        for match in self._pattern.finditer(text):
-            term = match.group(0).lower()
+        for match in self._pattern.finditer(normalise_text(text)):
+            # A literal alternative matched exactly, so the matched string is always a key.
+            term = match.group(0)
             hits.extend((term, cid) for cid in self._term_owners[term])
         return hits
 
     def strip_terms(self, text: str) -> str:
-        """The text with every lexicon term removed, leaving the words that name no concept."""
-        return self._pattern.sub(" ", text)
+        """The text, normalised, with every lexicon term removed, leaving the words that name no concept."""
+        return self._pattern.sub(" ", normalise_text(text))
 
     def concepts_in(self, text: str) -> set[str]:
         return {cid for _, cid in self.find(text)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ketaguide.retrieval.sentences import SentenceSelector, bm25_sentence_scores, top_by_bm25
+from ketaguide_bench.sentences import SentenceSelector, bm25_sentence_scores, top_by_bm25
 
 ABSTRACT = [
     "Ketamine is an NMDA receptor antagonist used in anaesthesia.",

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from ketaguide.retrieval.metrics import evaluate_rankings, ndcg_at_k, recall_at_k, selection_scores
+from ketaguide_bench.metrics import evaluate_rankings, ndcg_at_k, recall_at_k, selection_scores
 
 
 def test_ndcg_binary_hand_computed() -> None:

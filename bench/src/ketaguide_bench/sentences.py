@@ -1,10 +1,11 @@
 """Sentence-level evidence: which sentences of a retrieved document support or contradict a claim or question.
 
-These are the quotes KetaGuide cites, so they are extractive and verbatim: a selector only picks sentence indices.
+Quotes KetaGuide would cite, so they are extractive and verbatim: a selector only picks sentence indices.
 Each sentence is scored by BM25 against the question (the document's sentences as the collection) and, when the
 dense extra is installed, by embedding similarity; both are scaled to [0, 1] within the document and mixed. The
 best sentence is always kept, and others while they score close to it. Without embeddings the selector is the
 "top 2 by BM25" baseline: on SciFact train no lexical threshold beat it (docs/benchmarks-retrieval.md).
+The runtime package does not use the selector; it lives here, with the benchmark that tunes it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _scaled(scores: Sequence[float]) -> list[float]:
 class SentenceSelector:
     """Mixes scaled dense and BM25 sentence scores and keeps the sentences near the best.
 
-    Defaults tuned on SciFact train rationales (`ketaguide bench sentences`); see docs/benchmarks-retrieval.md.
+    Defaults tuned on SciFact train rationales (`ketaguide-bench sentences`); see docs/benchmarks-retrieval.md.
     """
 
     dense_weight: float = 0.7

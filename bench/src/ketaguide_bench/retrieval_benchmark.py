@@ -1,4 +1,4 @@
-"""Use case: measure evidence retrieval on a BEIR-format dataset, with the baselines run in the same process.
+"""Measure evidence retrieval on a BEIR-format dataset, with the baselines run in the same process.
 
 Every retriever answers every judged query once for the quality figures; speed is the median of `repeats` timed
 passes over all queries (the machine is shared and noisy; a median of passes is steadier than one pass).
@@ -20,11 +20,12 @@ from typing import Any
 
 from ketaguide.domain.errors import InputError
 from ketaguide.domain.ports import EvidenceIndex, Hit
-from ketaguide.retrieval.beir import BeirDataset, BeirDocument, load_beir
 from ketaguide.retrieval.embedding import DENSE_INSTALL_HINT, missing_dense_modules
 from ketaguide.retrieval.fusion import HybridIndex, convex_fusion, reciprocal_rank_fusion
 from ketaguide.retrieval.lexical import FtsIndex, IndexedDocument
-from ketaguide.retrieval.metrics import evaluate_rankings
+from ketaguide_bench.beir import BeirDataset, BeirDocument, cache_collection, load_beir
+from ketaguide_bench.metrics import evaluate_rankings
+from ketaguide_bench.progress import Progress, no_progress
 
 # A title names the finding an abstract reports; tuned on SciFact train (--sweep): 1.0 -> 2.0 adds ~0.005.
 CORPUS_FIELD_WEIGHTS = {"title": 2.0, "text": 1.0}
@@ -33,14 +34,6 @@ DEPTH = 100  # results per query: recall@100 needs 100
 SWEEP_WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))
 SWEEP_RRF_K = (10, 20, 40, 60, 100)
 SWEEP_TITLE_WEIGHTS = (1.0, 1.5, 2.0, 3.0)
-
-
-# Starts a progress task (description, total steps) and returns the function that advances it by n steps.
-Progress = Callable[[str, int], Callable[[int], None]]
-
-
-def no_progress(description: str, total: int) -> Callable[[int], None]:
-    return lambda steps: None
 
 
 @dataclass
@@ -149,7 +142,7 @@ def dense_index(data: BeirDataset, cache_dir: Path, progress: Progress) -> tuple
     def embed(texts: list[str]) -> Any:
         return embedder.embed(texts, progress=progress(f"embedding {len(texts)} documents", len(texts)))
 
-    cached = cache.vectors(f"beir-{data.directory.name}", [embedding_text(d) for d in docs], embed)
+    cached = cache.vectors(cache_collection(data.directory), [embedding_text(d) for d in docs], embed)
     seconds = time.perf_counter() - start
     index = DenseIndex(embedder, [d.doc_id for d in docs], cached.vectors)
     return index, Embedding(embedder.model_id, seconds, cached.computed, len(docs))

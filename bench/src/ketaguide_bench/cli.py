@@ -1,4 +1,8 @@
-"""`ketaguide bench`: measure evidence retrieval and sentence selection on BEIR-format datasets."""
+"""`ketaguide-bench`: measure evidence retrieval and sentence selection on BEIR-format datasets, and ask latency.
+
+Thin commands: each parses its options, calls one benchmark function and renders the report (a rich table, or JSON
+on stdout with progress bars on stderr).
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,23 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as ProgressBars
 from rich.table import Table
 
 from ketaguide.domain.errors import KetaGuideError
-from ketaguide.settings import Settings
+from ketaguide.settings import load_settings
+from ketaguide_bench.progress import Progress
+from ketaguide_bench.retrieval_benchmark import fusion_sweep, run_retrieval_benchmark
+from ketaguide_bench.sentence_benchmark import run_sentence_benchmark
 
-# Every command module is imported when any command runs: the benchmark services are imported inside the bench
-# commands so that `ketaguide ask` does not pay for them at start-up.
-ProgressStart = Callable[[str, int], Callable[[int], None]]
-
-bench_app = typer.Typer(help="Benchmarks: retrieval quality and speed on BEIR-format datasets.", no_args_is_help=True)
+app = typer.Typer(
+    name="ketaguide-bench",
+    help="KetaGuide benchmarks: retrieval quality and speed on BEIR-format datasets, and ask latency.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 
 class ReportFormat(StrEnum):
@@ -43,9 +53,9 @@ CACHE = typer.Option(None, "--cache-dir", help="Embedding cache (default: KETAGU
 
 
 @contextmanager
-def progress_bars() -> Iterator[ProgressStart]:
+def progress_bars() -> Iterator[Progress]:
     """Progress bars on stderr (stdout stays clean for --format json)."""
-    with Progress(
+    with ProgressBars(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -61,16 +71,22 @@ def progress_bars() -> Iterator[ProgressStart]:
         yield start
 
 
-def _run(work: Callable[[ProgressStart], Any]) -> Any:
+@contextmanager
+def exit_on_error() -> Iterator[None]:
+    """A KetaGuide error (a malformed dataset, a missing extra) is one line on stderr and exit status 2."""
     try:
-        with progress_bars() as progress:
-            return work(progress)
+        yield
     except KetaGuideError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
 
 
-@bench_app.command("retrieval")
+def _run(work: Callable[[Progress], Any]) -> Any:
+    with exit_on_error(), progress_bars() as progress:
+        return work(progress)
+
+
+@app.command("retrieval")
 def retrieval_command(
     dataset: Path = DATASET,
     split: str = SPLIT,
@@ -81,18 +97,15 @@ def retrieval_command(
     cache_dir: Path | None = CACHE,
 ) -> None:
     """nDCG@10, recall@100, queries/s, index time and peak memory, with FTS5 and bm25s baselines."""
-    from ketaguide.services.benchmark import fusion_sweep, run_retrieval_benchmark
-
-    cache = cache_dir or Settings().cache_dir
     if sweep:
-        rows = _run(lambda p: fusion_sweep(dataset, split, cache, p))
+        rows = _run(lambda p: fusion_sweep(dataset, split, _cache(cache_dir), p))
         _emit(rows, fmt, lambda: _sweep_table(rows))
         return
-    report = _run(lambda p: run_retrieval_benchmark(dataset, split, cache, retriever.value, repeats, p))
+    report = _run(lambda p: run_retrieval_benchmark(dataset, split, _cache(cache_dir), retriever.value, repeats, p))
     _emit(report, fmt, lambda: _retrieval_table(report))
 
 
-@bench_app.command("sentences")
+@app.command("sentences")
 def sentences_command(
     dataset: Path = DATASET,
     split: str = SPLIT,
@@ -100,11 +113,36 @@ def sentences_command(
     cache_dir: Path | None = CACHE,
 ) -> None:
     """Rationale-sentence selection on claims_SPLIT.jsonl: precision, recall, F1 against top-2 by BM25."""
-    from ketaguide.services.sentence_benchmark import run_sentence_benchmark
-
-    cache = cache_dir or Settings().cache_dir
-    report = _run(lambda p: run_sentence_benchmark(dataset, split, cache, p))
+    report = _run(lambda p: run_sentence_benchmark(dataset, split, _cache(cache_dir), p))
     _emit(report, fmt, lambda: _sentence_table(report))
+
+
+@app.command("ask-latency")
+def ask_latency_command(
+    questions: Path = typer.Option(
+        Path("tests/data/clinical_questions.yaml"),
+        "--questions",
+        exists=True,
+        dir_okay=False,
+        help="Clinical questions YAML (answered and abstained); the default is relative to the repository root.",
+    ),
+    out: Path = typer.Option(Path("bench/results/ask_latency.json"), "--out", help="Where to write the JSON report."),
+) -> None:
+    """`ketaguide ask` latency, warm (in process) and cold (process start), against FTS5 retrieval alone."""
+    # Imported here: it loads the whole application (knowledge, services), which the dataset benchmarks never need.
+    from ketaguide_bench.ask_latency import run_ask_latency, summary_lines
+
+    with exit_on_error():
+        report = run_ask_latency(questions)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    for line in summary_lines(report):
+        typer.echo(line)
+    typer.echo(f"written to {out}")
+
+
+def _cache(cache_dir: Path | None) -> Path:
+    return cache_dir or load_settings().cache_dir
 
 
 def _emit(report: Any, fmt: ReportFormat, table: Callable[[], Table]) -> None:
@@ -158,5 +196,5 @@ def _sentence_table(report: dict[str, Any]) -> Table:
     return table
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(bench_app, name="bench")
+def main() -> None:
+    app()

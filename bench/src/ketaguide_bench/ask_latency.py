@@ -2,19 +2,19 @@
 
 The baseline, measured in the same run on the same questions, is KetaGuide's SQLite FTS5 retrieval alone (no
 answer composition; for cold start, a process that loads the pack, builds the index and searches). Figures are
-reported as absolute times and as ratios to that baseline. Usage: python bench/ask_latency.py [--out FILE]
+reported as absolute times and as ratios to that baseline. Run by `ketaguide-bench ask-latency` (`make bench`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
 
@@ -24,8 +24,7 @@ from ketaguide.retrieval.embedding import missing_dense_modules
 from ketaguide.services.evidence import ask
 from ketaguide.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS_FILE = ROOT / "tests" / "data" / "clinical_questions.yaml"
+Mode = Literal["lexical", "hybrid"]
 ROUNDS = 20
 COLD_RUNS = 7
 COLD_BASELINE = (
@@ -35,8 +34,9 @@ COLD_BASELINE = (
 )
 
 
-def questions() -> list[str]:
-    cases = yaml.safe_load(QUESTIONS_FILE.read_text())
+def load_questions(path: Path) -> list[str]:
+    """The answered and abstained questions of a clinical-questions file (tests/data/clinical_questions.yaml)."""
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [c["question"] for c in cases["answered"]] + list(cases["abstained"])
 
 
@@ -45,20 +45,20 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def timed(fn: object, *args: object) -> float:
+def timed(fn: Callable[..., object], *args: object) -> float:
+    """Milliseconds one call takes."""
     start = time.perf_counter()
-    fn(*args)  # type: ignore[operator]
+    fn(*args)
     return (time.perf_counter() - start) * 1000
 
 
-def warm(mode: str) -> dict[str, float]:
-    runtime = build_runtime(Settings(retriever=mode))  # type: ignore[arg-type]
-    baseline = build_lexical_claim_index(runtime.pack)  # FTS5 retrieval alone
-    qs = questions()
-    for q in qs:  # warm caches once, as a long-running service would be
-        ask(q, runtime.index, runtime.pack)
-    full = [timed(ask, q, runtime.index, runtime.pack) for _ in range(ROUNDS) for q in qs]
-    fts = [timed(baseline.search, q, 40) for _ in range(ROUNDS) for q in qs]
+def warm(mode: Mode, questions: list[str]) -> dict[str, float]:
+    with build_runtime(Settings(retriever=mode)) as runtime:
+        baseline = build_lexical_claim_index(runtime.knowledge.pack)  # FTS5 retrieval alone
+        for q in questions:  # warm caches once, as a long-running service would be
+            ask(runtime, q)
+        full = [timed(ask, runtime, q) for _ in range(ROUNDS) for q in questions]
+        fts = [timed(baseline.search, q, 40) for _ in range(ROUNDS) for q in questions]
     return {
         "queries": len(full),
         "ask_p50_ms": statistics.median(full),
@@ -69,17 +69,18 @@ def warm(mode: str) -> dict[str, float]:
     }
 
 
-def wall(cmd: list[str], mode: str) -> float:
+def wall(cmd: list[str], mode: Mode) -> float:
+    """Seconds from process start to exit."""
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "KETAGUIDE_RETRIEVER": mode})
     return time.perf_counter() - start
 
 
-def cold(mode: str) -> dict[str, float]:
-    q = questions()[1]
-    bin_dir = Path(sys.executable).parent
-    wall([str(bin_dir / "ketaguide"), "ask", q], mode)  # fills the claim-embedding cache on a first run
-    full = [wall([str(bin_dir / "ketaguide"), "ask", q, "--format", "json"], mode) for _ in range(COLD_RUNS)]
+def cold(mode: Mode, questions: list[str]) -> dict[str, float]:
+    q = questions[1]
+    ketaguide = str(Path(sys.executable).parent / "ketaguide")
+    wall([ketaguide, "ask", q], mode)  # fills the claim-embedding cache on a first run
+    full = [wall([ketaguide, "ask", q, "--format", "json"], mode) for _ in range(COLD_RUNS)]
     base = [wall([sys.executable, "-c", COLD_BASELINE.format(q=q)], mode) for _ in range(COLD_RUNS)]
     return {
         "runs": COLD_RUNS,
@@ -90,27 +91,27 @@ def cold(mode: str) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ask_latency.json")
-    args = parser.parse_args()
-    modes = ["lexical"] if missing_dense_modules() else ["lexical", "hybrid"]
-    report = {
-        "command": "make bench (python bench/ask_latency.py)",
-        **{mode: {"warm": warm(mode), "cold": cold(mode)} for mode in modes},
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+def run_ask_latency(questions_file: Path) -> dict[str, Any]:
+    """Warm and cold figures per retriever mode: lexical, and hybrid when the dense extra is installed."""
+    questions = load_questions(questions_file)
+    modes: list[Mode] = ["lexical"] if missing_dense_modules() else ["lexical", "hybrid"]
+    report: dict[str, Any] = {"command": "make bench (ketaguide-bench ask-latency)"}
     for mode in modes:
+        report[mode] = {"warm": warm(mode, questions), "cold": cold(mode, questions)}
+    return report
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """One line per mode, set against the targets (warm p95 <= 50 ms, cold <= 1.0 s)."""
+    lines = []
+    for mode in ("lexical", "hybrid"):
+        if mode not in report:
+            continue
         w, c = report[mode]["warm"], report[mode]["cold"]
-        print(
+        lines.append(
             f"{mode}: warm ask p95 {w['ask_p95_ms']:.1f} ms (target <= 50) vs FTS5 alone {w['fts5_p95_ms']:.2f} ms "
             f"(x{w['p95_ratio_to_fts5']:.1f}); cold ask median {c['ask_cold_median_s']:.2f} s, max "
             f"{c['ask_cold_max_s']:.2f} s (target <= 1.0) vs FTS5-only process {c['fts5_cold_median_s']:.2f} s "
             f"(x{c['median_ratio_to_fts5']:.2f})"
         )
-    print(f"written to {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    return lines

@@ -6,6 +6,7 @@ malformed line raises `DatasetError` naming the file and the line, so a broken d
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,16 @@ class RationaleClaim:
     claim_id: str
     text: str
     rationales: dict[str, frozenset[int]] = field(default_factory=dict)
+
+
+def cache_collection(directory: Path, *kind: str) -> str:
+    """The embedding-cache collection of a dataset's texts: its directory name plus a hash of its resolved path.
+
+    By name alone, two datasets both called `scifact` would overwrite each other's cached vectors on every run.
+    """
+    resolved = directory.resolve()
+    digest = hashlib.blake2b(str(resolved).encode("utf-8"), digest_size=6).hexdigest()  # 12 hex digits
+    return "-".join(("beir", resolved.name, digest, *kind))
 
 
 def load_beir(directory: Path, split: str) -> BeirDataset:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ketaguide.domain.errors import DatasetError
-from ketaguide.retrieval.beir import load_beir, load_rationale_claims
+from ketaguide_bench.beir import cache_collection, load_beir, load_rationale_claims
 
 CORPUS = [
     {"_id": "d1", "title": "Ketamine cystitis", "text": "Ketamine damages the bladder.", "sentences": ["a", "b"]},
@@ -120,3 +120,12 @@ def test_rationale_claims(tmp_path: Path) -> None:
     path.write_text(json.dumps(good))
     [claim] = load_rationale_claims(path)
     assert (claim.claim_id, claim.text, claim.rationales) == ("4", "c", {"7": frozenset({1, 3})})
+
+
+def test_cache_collection_is_keyed_by_the_resolved_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one, other = tmp_path / "a" / "scifact", tmp_path / "b" / "scifact"
+    assert cache_collection(one) != cache_collection(other)  # same name, different datasets: no shared vectors
+    assert cache_collection(one).startswith("beir-scifact-")
+    monkeypatch.chdir(tmp_path)
+    assert cache_collection(Path("a/scifact")) == cache_collection(one)  # relative or absolute, one collection
+    assert cache_collection(one, "claims-train") == cache_collection(one) + "-claims-train"

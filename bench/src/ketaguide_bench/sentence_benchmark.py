@@ -1,4 +1,4 @@
-"""Use case: measure rationale-sentence selection on SciFact's `claims_<split>.jsonl` (sentence indices per abstract).
+"""Measure rationale-sentence selection on SciFact's `claims_<split>.jsonl` (sentence indices per abstract).
 
 Each (claim, abstract) pair with labelled rationale sentences is one test: the selector picks sentences of the
 gold abstract (retrieval is measured separately), scored by micro precision, recall and F1 over sentences. The
@@ -7,15 +7,16 @@ baseline, run in the same process, is the top 2 sentences by BM25.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ketaguide.domain.errors import DatasetError
-from ketaguide.retrieval.beir import BeirDocument, RationaleClaim, load_corpus, load_rationale_claims
 from ketaguide.retrieval.embedding import missing_dense_modules
-from ketaguide.retrieval.metrics import SelectionScores, selection_scores
-from ketaguide.retrieval.sentences import SentenceSelector, top_by_bm25
-from ketaguide.services.benchmark import Progress, no_progress
+from ketaguide_bench.beir import BeirDocument, RationaleClaim, cache_collection, load_corpus, load_rationale_claims
+from ketaguide_bench.metrics import SelectionScores, selection_scores
+from ketaguide_bench.progress import Progress, no_progress
+from ketaguide_bench.sentences import SentenceSelector, top_by_bm25
 
 Pair = tuple[RationaleClaim, BeirDocument, frozenset[int]]
 
@@ -59,18 +60,35 @@ def run_sentence_benchmark(
             "baselines": {},
             **report,
         }
-    chosen = _dense_selection(pairs, cache_dir, SentenceSelector(), progress)
+    chosen = _dense_selection(pairs, EmbeddingCollections(directory, split, cache_dir), SentenceSelector(), progress)
     return {"selector": "hybrid", **_row(selection_scores(chosen)), "baselines": baselines, **report}
 
 
+@dataclass(frozen=True)
+class EmbeddingCollections:
+    """Where a dataset's sentence and claim vectors are cached: keyed by its resolved path (and split, for claims)."""
+
+    directory: Path
+    split: str
+    cache_dir: Path
+
+    @property
+    def sentences(self) -> str:
+        return cache_collection(self.directory, "rationale-sentences")
+
+    @property
+    def claims(self) -> str:
+        return cache_collection(self.directory, f"claims-{self.split}")
+
+
 def _dense_selection(
-    pairs: list[Pair], cache_dir: Path, selector: SentenceSelector, progress: Progress
+    pairs: list[Pair], collections: EmbeddingCollections, selector: SentenceSelector, progress: Progress
 ) -> list[tuple[set[int], frozenset[int]]]:
     from ketaguide.retrieval.embedding import MiniLmEmbedder
     from ketaguide.retrieval.embedding_cache import EmbeddingCache
 
     embedder = MiniLmEmbedder()
-    cache = EmbeddingCache(cache_dir, embedder.model_id)
+    cache = EmbeddingCache(collections.cache_dir, embedder.model_id)
     docs = {doc.doc_id: doc for _, doc, _ in pairs}
     claims = {claim.claim_id: claim.text for claim, _, _ in pairs}
 
@@ -78,9 +96,9 @@ def _dense_selection(
         return embedder.embed(texts, progress=progress(f"embedding {len(texts)} sentences", len(texts)))
 
     sentences = [s for doc in docs.values() for s in doc.sentences]
-    sentence_vectors = cache.vectors("scifact-rationale-sentences", sentences, embed).vectors
+    sentence_vectors = cache.vectors(collections.sentences, sentences, embed).vectors
     claim_vectors = dict(
-        zip(claims, cache.vectors("scifact-claims", list(claims.values()), embed).vectors, strict=True)
+        zip(claims, cache.vectors(collections.claims, list(claims.values()), embed).vectors, strict=True)
     )
     start, offsets = 0, {}
     for doc_id, doc in docs.items():

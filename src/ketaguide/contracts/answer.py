@@ -1,0 +1,15 @@
+"""The answer contract (README, "JSON contract"): a cited answer, or an abstention, with its provenance."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ketaguide.contracts.provenance import Provenance
+from ketaguide.domain.answering.answer import Answer
+
+
+class AnswerReport(Answer):
+    """An answer as served: `certainty` is null exactly when `abstained` is true."""
+
+    retriever: str = Field(description="which retrieval produced the candidates, in words")
+    provenance: Provenance

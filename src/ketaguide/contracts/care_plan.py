@@ -1,0 +1,63 @@
+"""The care-plan and dose contracts (README, "Patient assessment and care plan"), each with its provenance."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from ketaguide.contracts.provenance import Provenance
+from ketaguide.domain.care.diagnosis import Diagnosis
+from ketaguide.domain.care.dosing import KetamineOrderCheck, LamotrigineSchedule
+from ketaguide.domain.care.findings import (
+    CareOption,
+    CarePlan,
+    EvidenceGap,
+    Interaction,
+    MonitoringItem,
+    RedFlag,
+    SourceConflict,
+)
+from ketaguide.domain.care.phase import Phase
+from ketaguide.domain.citing.references import Reference
+
+
+class CarePlanReport(BaseModel):
+    """A care plan as served: the phase is flattened into `phase`, `phase_basis` and `phase_citations`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    diagnosis: Diagnosis
+    phase: Phase
+    phase_basis: str
+    phase_citations: tuple[int, ...]
+    red_flags: tuple[RedFlag, ...]
+    interactions: tuple[Interaction, ...]
+    options: tuple[CareOption, ...]
+    monitoring: tuple[MonitoringItem, ...]
+    unrecognized_medications: tuple[str, ...]
+    evidence_gaps: tuple[EvidenceGap, ...]
+    conflicts: tuple[SourceConflict, ...]
+    references: tuple[Reference, ...]
+    provenance: Provenance
+
+    @classmethod
+    def of(cls, plan: CarePlan, provenance: Provenance) -> CarePlanReport:
+        findings = {name: getattr(plan, name) for name in CarePlan.model_fields if name != "phase"}
+        return cls(
+            phase=plan.phase.phase,
+            phase_basis=plan.phase.basis,
+            phase_citations=plan.phase.citations,
+            provenance=provenance,
+            **findings,
+        )
+
+
+class LamotrigineScheduleReport(LamotrigineSchedule):
+    """The label's lamotrigine escalation for a patient's co-medications, with the rash warning."""
+
+    provenance: Provenance
+
+
+class KetamineOrderReport(KetamineOrderCheck):
+    """A ketamine order checked against the label range and the sub-anaesthetic regimen."""
+
+    provenance: Provenance
