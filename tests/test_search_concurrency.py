@@ -22,7 +22,14 @@ ketamine bladder cystitis craving relapse naltrexone lamotrigine glutamate dose 
 depression pain urinary tract kidney liver memory sleep mood dissociation overdose breathing heart pressure
 trial cohort review placebo outcome adult adolescent clinic emergency abstinence treatment therapy risk
 """
-WORDS = VOCABULARY.split()
+
+def pseudo_words(count: int, seed: int) -> list[str]:
+    """Made-up words: a vocabulary large enough that most queries bring words not yet stemmed or cached."""
+    rng = random.Random(seed)
+    return ["".join(rng.choices("aeioubcdfgklmnprstvz", k=rng.randint(4, 9))) for _ in range(count)]
+
+
+WORDS = VOCABULARY.split() + pseudo_words(3000, seed=1)
 
 
 def generated_documents(count: int, seed: int) -> list[IndexedDocument]:
@@ -77,6 +84,19 @@ def test_concurrent_searches_rank_as_one_thread_does(count: int, scoring: str) -
     assert shared.uses_arrays() == (count >= ARRAY_SCORING_MIN_DOCS or scoring == "arrays")
     found = rankings_from_threads(shared.search, queries, 20)
     assert found == expected * THREADS
+
+
+def test_a_full_phrase_cache_is_emptied_safely_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tiny cache is cleared over and over while other threads read it; it stays bounded."""
+    from ketaguide.retrieval import postings
+
+    monkeypatch.setattr(postings, "_PHRASE_CACHE_SIZE", 4)
+    queries = generated_queries(100, seed=13)
+    alone = index_of(300, "arrays")
+    expected = [list(alone.search(q, 20)) for q in queries]
+    shared = index_of(300, "arrays")
+    assert rankings_from_threads(shared.search, queries, 20) == expected * THREADS
+    assert shared._arrays is not None and len(shared._arrays[0]._phrases) <= 4
 
 
 def test_concurrent_searches_with_a_lexicon(pack_lexicon_index: FtsIndex) -> None:

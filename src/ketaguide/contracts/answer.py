@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ketaguide.contracts.provenance import Provenance
 from ketaguide.domain.answering.answer import Answer
@@ -13,3 +13,9 @@ class AnswerReport(Answer):
 
     retriever: str = Field(description="which retrieval produced the candidates, in words")
     provenance: Provenance
+
+    @model_validator(mode="after")
+    def _certainty_iff_answered(self) -> AnswerReport:
+        if self.abstained != (self.certainty is None):
+            raise ValueError("certainty is null exactly when the answer abstains")
+        return self

@@ -14,7 +14,7 @@ The command line maps them in `ketaguide.cli.errors`: InputError exits 2, Config
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 
 class KetaGuideError(Exception):
@@ -62,7 +62,7 @@ class InputError(KetaGuideError):
         super().__init__(_joined(self.problems))
 
     @classmethod
-    def of(cls, problems: Iterable[FieldProblem]) -> InputError:
+    def of(cls, problems: Iterable[FieldProblem]) -> Self:
         found = tuple(problems)
         if not found:
             raise ValueError("an input error needs at least one problem")

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from ketaguide.domain.answering.policy import DEFAULT_POLICY, AnswerPolicy
 from ketaguide.domain.citing.references import Reference, ReferenceList
@@ -59,7 +59,7 @@ class Answer(BaseModel):
     certainty_reasons: tuple[str, ...] = ()
     evidence_profile: str | None = None
     bottom_line: str | None = None
-    bottom_line_citations: tuple[int, ...] = ()
+    bottom_line_citations: tuple[PositiveInt, ...] = ()
     sections: tuple[Section, ...] = ()
     references: tuple[Reference, ...] = ()
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ketaguide.domain.errors import IntakeError
+from ketaguide.domain.errors import FieldProblem, IntakeError
 
 Sex = Literal["female", "male", "other", "unknown"]
 
@@ -165,7 +165,7 @@ class Intake(BaseModel):
 
 
 def parse_intake(document: object) -> Intake:
-    """Validate an intake document (parsed JSON); raise `IntakeError` naming the first bad field and value."""
+    """Validate an intake document (parsed JSON); raise `IntakeError` naming every bad field and value."""
     if not isinstance(document, Mapping):
         raise IntakeError("intake", f"must be a JSON object, got {type(document).__name__}")
     try:
@@ -183,13 +183,8 @@ def intake_json_schema() -> dict[str, Any]:
 
 
 def _intake_error(exc: ValidationError) -> IntakeError:
-    errors = exc.errors()
-    first = errors[0]
-    field = _field_path(first["loc"])
-    problem = _problem(first)
-    if len(errors) > 1:
-        problem += f" (and {len(errors) - 1} more problem(s))"
-    return IntakeError(field, problem)
+    """Every problem pydantic found, each naming its field, so a caller can fix them all at once."""
+    return IntakeError.of(FieldProblem(_field_path(e["loc"]), _problem(e)) for e in exc.errors())
 
 
 def _field_path(loc: Sequence[int | str]) -> str:

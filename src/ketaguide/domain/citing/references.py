@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from ketaguide.domain.evidence.models import Claim, Level, Source, StudyDesign
 
@@ -32,13 +32,13 @@ class QuoteCitation(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    n: int
+    n: PositiveInt
     kind: Literal["quote"] = "quote"
     source_id: str
     source_title: str
-    quote: str
-    start: int
-    end: int
+    quote: str = Field(min_length=1)
+    start: int = Field(ge=0)
+    end: PositiveInt
     study_design: StudyDesign
     source_reliability: Level
     claim_id: str
@@ -47,7 +47,7 @@ class QuoteCitation(BaseModel):
 class ExternalCitation(ExternalReference):
     """A numbered reference to a named public reference, with what it states and how confidently it was read."""
 
-    n: int
+    n: PositiveInt
     kind: Literal["external"] = "external"
 
 

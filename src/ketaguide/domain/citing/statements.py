@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from ketaguide.domain.citing.references import ReferenceList
 from ketaguide.domain.evidence.models import Conflict
@@ -12,8 +12,8 @@ from ketaguide.domain.evidence.pack import KnowledgePack
 class Statement(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    text: str
-    citations: tuple[int, ...]
+    text: str = Field(min_length=1)
+    citations: tuple[PositiveInt, ...] = Field(min_length=1, description="reference numbers; never empty")
 
 
 def conflict_statement(conflict: Conflict, refs: ReferenceList, pack: KnowledgePack) -> Statement:
