@@ -4,12 +4,16 @@ No test writes to the user's home. For the whole session HOME points at a tempor
 telemetry under ~/.cache/Microsoft; a command run as a subprocess inherits the variable) and KETAGUIDE_CACHE_DIR at
 one temporary cache shared by all tests, so the pack's claims are embedded once per session, not once per test.
 A test that needs an empty cache of its own asks for `own_cache_dir`.
+
+Commands run in process (CliRunner) can share the session's loaded content through `reused_snapshot`, as one
+process loads it once; loading itself is tested by test_knowledge_pack.py and the real-process smoke tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +21,9 @@ from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.clinical import load_clinical
 from ketaguide.knowledge.loader import load_pack
+
+if TYPE_CHECKING:
+    from ketaguide.knowledge.snapshot import KnowledgeSnapshot
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,3 +54,23 @@ def pack() -> KnowledgePack:
 @pytest.fixture(scope="session")
 def content(pack: KnowledgePack) -> ClinicalContent:
     return load_clinical(pack)
+
+
+@pytest.fixture(scope="session")
+def snapshot() -> KnowledgeSnapshot:
+    """The bundled content as the runtime loads it, once per session."""
+    from ketaguide.knowledge.snapshot import load_snapshot
+
+    return load_snapshot()
+
+
+@pytest.fixture
+def reused_snapshot(monkeypatch: pytest.MonkeyPatch, snapshot: KnowledgeSnapshot) -> KnowledgeSnapshot:
+    """Every runtime built during the test (`ketaguide.bootstrap.build_runtime`) gets the session's immutable
+    snapshot of the bundled content instead of reading and hashing the files again; a content folder set by
+    KETAGUIDE_CONTENT_DIR is still loaded for real."""
+    from ketaguide import bootstrap
+
+    load = bootstrap.load_snapshot
+    monkeypatch.setattr(bootstrap, "load_snapshot", lambda folder=None: snapshot if folder is None else load(folder))
+    return snapshot

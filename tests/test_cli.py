@@ -1,8 +1,8 @@
 """The command line: exit codes, output and error messages (README, "Exit codes and errors").
 
 Commands run in process through Typer's CliRunner, which keeps `result.stdout` and `result.stderr` apart
-(typer 0.29 vendors click 8.2+ semantics; `result.output` interleaves both). Two smoke tests run the installed
-console script as a user does: a real process, real streams, real exit codes.
+(typer 0.29 vendors click 8.2+ semantics; `result.output` interleaves both). A smoke test runs the installed
+console script as a user does (a real process, real streams, real exit codes); test_cli_assess.py has the other.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from ketaguide.cli.app import app
 
 KETAGUIDE = Path(sys.executable).parent / "ketaguide"
 runner = CliRunner()
+# In process, commands share the session's loaded content (conftest.py); the smoke tests load it for real.
+pytestmark = pytest.mark.usefixtures("reused_snapshot")
 
 
 def run(*args: str) -> Result:
@@ -98,12 +100,6 @@ def test_ask_rejects_an_unknown_retriever_setting(monkeypatch: pytest.MonkeyPatc
     result = run("ask", "lamotrigine for ketamine craving")
     assert_failed_cleanly(result, 3)  # README: a bad KETAGUIDE_* value exits 3 and names the variable
     assert "KETAGUIDE_RETRIEVER" in result.stderr
-
-
-def test_installed_command_shows_help() -> None:
-    result = run_installed("--help")
-    assert result.returncode == 0, result.stderr
-    assert "Usage" in result.stdout
 
 
 def test_installed_command_answers_in_json() -> None:

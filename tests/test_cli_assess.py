@@ -40,6 +40,8 @@ CONTRACT_KEYS = {
 # README: every output carries provenance (versions, content hash, when it was made).
 PROVENANCE_KEYS = {"ketaguide_version", "content_version", "content_hash", "policy_version", "generated_at"}
 runner = CliRunner()
+# In process, commands share the session's loaded content (conftest.py); the smoke tests load it for real.
+pytestmark = pytest.mark.usefixtures("reused_snapshot")
 
 
 def run(*args: str, stdin: str | None = None) -> Result:

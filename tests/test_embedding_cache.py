@@ -36,7 +36,8 @@ class CountingEmbedder:
     """Wraps the real embedder and records which texts it was asked to embed."""
 
     def __init__(self, inner: MiniLmEmbedder) -> None:
-        self.inner, self.calls = inner, []  # type: list[list[str]]
+        self.inner = inner
+        self.calls: list[list[str]] = []
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         self.calls.append(list(texts))

@@ -261,7 +261,7 @@ def test_a_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.
     def no_space(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(embedding_cache.os, "replace", no_space)
+    monkeypatch.setattr(os, "replace", no_space)
     reports = Reports()
     new_cache(tmp_path, reports).vectors("claims", [*TEXTS, "a new claim"], StandInEmbedder())
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
@@ -271,8 +271,17 @@ def test_a_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.
 def test_the_temp_file_is_synced_before_it_replaces_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(embedding_cache.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(embedding_cache.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    def replace(source: str, target: Path) -> None:
+        calls.append("replace")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
     written(tmp_path)
     assert calls == ["fsync", "replace"]
 

@@ -33,12 +33,12 @@ def content_copy(tmp_path: Path) -> Path:
 
 
 def test_a_copy_of_the_content_has_the_same_hash_and_answers(content_copy: Path) -> None:
-    with build_runtime(load_settings(retriever="lexical")) as bundled:
-        with build_runtime(load_settings(retriever="lexical", content_dir=content_copy)) as copied:
-            assert copied.knowledge.content_hash == bundled.knowledge.content_hash
-            assert copied.knowledge.origin == str(content_copy.resolve())
-            question = "Does lamotrigine help with ketamine craving?"
-            assert ask(copied, question).bottom_line == ask(bundled, question).bottom_line
+    copy_settings = load_settings(retriever="lexical", content_dir=content_copy)
+    with build_runtime(load_settings(retriever="lexical")) as bundled, build_runtime(copy_settings) as copied:
+        assert copied.knowledge.content_hash == bundled.knowledge.content_hash
+        assert copied.knowledge.origin == str(content_copy.resolve())
+        question = "Does lamotrigine help with ketamine craving?"
+        assert ask(copied, question).bottom_line == ask(bundled, question).bottom_line
 
 
 def test_edited_content_is_what_the_runtime_serves(content_copy: Path) -> None:

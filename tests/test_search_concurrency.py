@@ -23,6 +23,7 @@ depression pain urinary tract kidney liver memory sleep mood dissociation overdo
 trial cohort review placebo outcome adult adolescent clinic emergency abstinence treatment therapy risk
 """
 
+
 def pseudo_words(count: int, seed: int) -> list[str]:
     """Made-up words: a vocabulary large enough that most queries bring words not yet stemmed or cached."""
     rng = random.Random(seed)

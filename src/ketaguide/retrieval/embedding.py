@@ -6,8 +6,9 @@ bundled here as `data/all-MiniLM-L6-v2-vocab.txt` and checked against the model'
 SciFact (identical ids). The pipeline is sentence-transformers' for this model: 256 tokens at most, mean
 pooling over real tokens, L2 normalisation. This module imports nothing heavy until an embedder is built.
 
-Offline means offline: onnxruntime 1.29+ records telemetry (a device id and a database under
-~/.cache/Microsoft/) as soon as it is imported, unless ORT_DISABLE_TELEMETRY is set first; see `_onnxruntime`.
+Offline means offline: recent onnxruntime releases (seen with 1.32) start telemetry on Linux as soon as they are
+imported, writing a device id and a database under ~/.cache/Microsoft/, unless ORT_DISABLE_TELEMETRY is set
+first; see `_onnxruntime`.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def _onnxruntime() -> Any:
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime
 
-    # Also stops the event tracing builds that have it (Windows' ETW); harmless where there is none.
+    # Belt and braces: also switches event telemetry off in the running environment, whatever the platform's
+    # telemetry provider (the variable above is what stops the Linux one from starting at import).
     onnxruntime.disable_telemetry_events()
     return onnxruntime
 
