@@ -2,7 +2,7 @@
 
 Commands run in process through Typer's CliRunner, which keeps `result.stdout` and `result.stderr` apart
 (typer 0.29 vendors click 8.2+ semantics; `result.output` interleaves both). A smoke test runs the installed
-console script as a user does (a real process, real streams, real exit codes); test_cli_assess.py has the other.
+console script as a user does (a real process, real streams, real exit codes); test_cli_assess.py runs `assess` so too.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import typer
 from typer._click.core import Context  # typer vendors click; TyperGroup.invoke takes this Context
 from typer.core import TyperGroup
 
+from ketaguide.cli.sanitize import plain
 from ketaguide.cli.streams import write_error
 from ketaguide.domain.errors import ConfigurationError, InputError, KetaGuideError
 
@@ -27,7 +28,7 @@ def fail(error: BaseException) -> NoReturn:
     """Report `error` on stderr and exit with its code."""
     if isinstance(error, InputError | ConfigurationError):
         for problem in error.problems:
-            write_error(f"error: {problem}")
+            write_error(f"error: {_one_line(str(problem))}")
         raise typer.Exit(EXIT_INPUT if isinstance(error, InputError) else EXIT_CONFIGURATION)
     if isinstance(error, KetaGuideError):
         write_error(f"error: {_one_line(str(error))}")
@@ -37,7 +38,8 @@ def fail(error: BaseException) -> NoReturn:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split()) or "no details"
+    """Input echoed in a message (a field name from a document, say) cannot add lines or terminal controls."""
+    return " ".join(plain(text).split()) or "no details"
 
 
 class KetaGuideGroup(TyperGroup):
