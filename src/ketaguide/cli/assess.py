@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,9 +15,11 @@ from ketaguide.cli.emit import OutputFormat, emit_json, emit_rich
 from ketaguide.cli.render import cites, reference_line
 from ketaguide.cli.sanitize import plain
 from ketaguide.cli.streams import read_document
-from ketaguide.contracts.care_plan import CarePlanReport, KetamineOrderReport, LamotrigineScheduleReport
-from ketaguide.domain.care.findings import CareOption, Interaction, RedFlag
-from ketaguide.domain.citing.references import Reference
+
+if TYPE_CHECKING:  # annotations only: importing the care models at start-up would slow every command
+    from ketaguide.contracts.care_plan import CarePlanReport, KetamineOrderReport, LamotrigineScheduleReport
+    from ketaguide.domain.care.findings import CareOption, Interaction, RedFlag
+    from ketaguide.domain.citing.references import Reference
 
 # The services (and the care-plan rules) are imported inside each command: every command module loads at each
 # start of the command line, and `ask` does not need them (cold start, README "Benchmarks").

@@ -7,14 +7,17 @@ and HTML escaped for a note, so a question cannot forge a bottom line or a certa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
 from ketaguide.cli.sanitize import markdown_inline, plain
-from ketaguide.contracts.answer import AnswerReport
-from ketaguide.domain.citing.references import ExternalCitation, Reference
+
+if TYPE_CHECKING:  # annotations only, to keep the models out of every command's start-up
+    from ketaguide.contracts.answer import AnswerReport
+    from ketaguide.domain.citing.references import Reference
 
 
 def cites(numbers: Sequence[int]) -> str:
@@ -23,7 +26,7 @@ def cites(numbers: Sequence[int]) -> str:
 
 def reference_line(ref: Reference, with_statement: bool = False) -> str:
     """One numbered reference: a verbatim quote with its source, or an external reference (and what it says)."""
-    if isinstance(ref, ExternalCitation):
+    if ref.kind == "external":
         where = f", {ref.section}" if ref.section else ""
         line = f"{ref.title} ({ref.publisher}{where}) {ref.url or ''}".rstrip()
         return f"{line}\n   says: {ref.statement} [confidence: {ref.confidence}]" if with_statement else line

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import Any, get_args
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ketaguide.domain.care.conventions import CareConventions, Convention
 from ketaguide.domain.care.dosing import (
@@ -45,7 +44,7 @@ from ketaguide.domain.care.rules import (
 from ketaguide.domain.citing.citer import Cites, ReferenceEntry
 from ketaguide.domain.errors import KnowledgePackError
 from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.knowledge.loader import content_root
+from ketaguide.knowledge.loader import content_root, read_model
 
 FILES = (
     "references.yaml",
@@ -109,13 +108,7 @@ class ClinicalInspection:
 
 
 def _read(root: Traversable, name: str, model: type[Any], problems: list[str]) -> Any:
-    try:
-        return model.model_validate(yaml.safe_load((root / name).read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        problems.append(f"{name}: cannot read: {exc}")
-    except ValidationError as exc:
-        problems += [f"{name}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-    return None
+    return read_model(root / name, model, name, problems)
 
 
 def inspect_clinical(pack: KnowledgePack, root: Traversable | None = None) -> ClinicalInspection:

@@ -45,7 +45,8 @@ class PackInspection:
     lexicon: Lexicon = field(default_factory=lambda: Lexicon(()))
 
 
-def _read_model(node: Traversable, model: type[_Model], name: str, problems: list[str]) -> _Model | None:
+def read_model(node: Traversable, model: type[_Model], name: str, problems: list[str]) -> _Model | None:
+    """One content file validated by `model`, or None with every problem appended to `problems`."""
     try:
         raw: Any = yaml.load(node.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
         return model.model_validate(raw)
@@ -66,16 +67,16 @@ def inspect_pack(root: Traversable | None = None) -> PackInspection:
     found = PackInspection()
     _read_sources(root, found)
     _read_claims(root, found)
-    conflicts = _read_model(root / "conflicts.yaml", ConflictsFile, "conflicts.yaml", found.problems)
+    conflicts = read_model(root / "conflicts.yaml", ConflictsFile, "conflicts.yaml", found.problems)
     found.conflicts = conflicts.conflicts if conflicts else []
-    lexicon = _read_model(root / "lexicon.yaml", LexiconFile, "lexicon.yaml", found.problems)
+    lexicon = read_model(root / "lexicon.yaml", LexiconFile, "lexicon.yaml", found.problems)
     found.lexicon = Lexicon(tuple(lexicon.concepts) if lexicon else ())
     found.problems.extend(cross_check(found))
     return found
 
 
 def _read_sources(root: Traversable, found: PackInspection) -> None:
-    sources = _read_model(root / "sources.yaml", SourcesFile, "sources.yaml", found.problems)
+    sources = read_model(root / "sources.yaml", SourcesFile, "sources.yaml", found.problems)
     if sources is None:
         return
     found.version = sources.version
@@ -95,7 +96,7 @@ def _read_claims(root: Traversable, found: PackInspection) -> None:
 
 def _read_claims_file(node: Traversable, name: str, found: PackInspection) -> None:
     """Validate claim by claim, so one bad claim is reported without hiding the problems of the others."""
-    envelope = _read_model(node, ClaimsEnvelope, name, found.problems)
+    envelope = read_model(node, ClaimsEnvelope, name, found.problems)
     if envelope is None:
         return
     for position, raw in enumerate(envelope.claims):
