@@ -137,7 +137,7 @@ def dense_index(data: BeirDataset, cache_dir: Path, progress: Progress) -> tuple
     start = time.perf_counter()
     embedder = MiniLmEmbedder()
     docs = list(data.corpus.values())
-    cache = EmbeddingCache(cache_dir, embedder.model_id)
+    cache = EmbeddingCache(cache_dir, embedder.model_id, dimension=embedder.dimension)
 
     def embed(texts: list[str]) -> Any:
         return embedder.embed(texts, progress=progress(f"embedding {len(texts)} documents", len(texts)))

@@ -88,7 +88,7 @@ def _dense_selection(
     from ketaguide.retrieval.embedding_cache import EmbeddingCache
 
     embedder = MiniLmEmbedder()
-    cache = EmbeddingCache(collections.cache_dir, embedder.model_id)
+    cache = EmbeddingCache(collections.cache_dir, embedder.model_id, dimension=embedder.dimension)
     docs = {doc.doc_id: doc for _, doc, _ in pairs}
     claims = {claim.claim_id: claim.text for claim, _, _ in pairs}
 
