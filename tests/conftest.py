@@ -69,8 +69,10 @@ def reused_snapshot(monkeypatch: pytest.MonkeyPatch, snapshot: KnowledgeSnapshot
     """Every runtime built during the test (`ketaguide.bootstrap.build_runtime`) gets the session's immutable
     snapshot of the bundled content instead of reading and hashing the files again; a content folder set by
     KETAGUIDE_CONTENT_DIR is still loaded for real."""
-    from ketaguide import bootstrap
+    from ketaguide.knowledge.snapshot import load_snapshot
 
-    load = bootstrap.load_snapshot
-    monkeypatch.setattr(bootstrap, "load_snapshot", lambda folder=None: snapshot if folder is None else load(folder))
+    def load(content_dir: Path | None = None) -> KnowledgeSnapshot:
+        return snapshot if content_dir is None else load_snapshot(content_dir)
+
+    monkeypatch.setattr("ketaguide.bootstrap.load_snapshot", load)
     return snapshot

@@ -11,7 +11,8 @@
 
 The builder finds each quote in its source's text and sets the offsets, gives every field a neutral default, and
 checks what the pack loader checks across files (unique ids, known sources, concepts and claims), so a typo in a
-test fails loudly instead of testing something else. `ranked(...)` makes the hits retrieval would return.
+test fails loudly instead of testing something else. `ranked(...)` makes the hits retrieval would return;
+`quotes(answer)` gives an answer's references by number.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ketaguide.domain.answering.answer import Answer
+from ketaguide.domain.citing.references import QuoteCitation
 from ketaguide.domain.evidence.lexicon import Concept, Lexicon
 from ketaguide.domain.evidence.models import (
     About,
@@ -176,3 +179,10 @@ def ranked(*claim_ids: str) -> list[Hit]:
     """Hits in the given order, as a retriever would return them; every score is close enough to the best one
     that no claim is dropped as weakly related."""
     return [Hit(claim_id, 1.0 - rank / 100) for rank, claim_id in enumerate(claim_ids)]
+
+
+def quotes(answer: Answer) -> dict[int, QuoteCitation]:
+    """An answer's references by number; an answer cites only verbatim quotes, never external references."""
+    found = {r.n: r for r in answer.references if isinstance(r, QuoteCitation)}
+    assert len(found) == len(answer.references), "an answer cited an external reference"
+    return found

@@ -11,7 +11,7 @@ from ketaguide.domain.answering.answer import Answer, compose_answer
 from ketaguide.domain.evidence.models import ClaimType, Level, SourceKind, StudyDesign
 from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.retrieval.claims import build_lexical_claim_index
-from synthetic import PackBuilder, ranked
+from synthetic import PackBuilder, quotes, ranked
 
 CASE_REPORTS = (
     "Lamotrigine reduced ketamine craving in a case report. "
@@ -81,8 +81,8 @@ def two_drugs() -> KnowledgePack:
     return two_drugs_pack()
 
 
-def cited_claims(answer: Answer) -> set[str | None]:
-    return {getattr(r, "claim_id", None) for r in answer.references}
+def cited_claims(answer: Answer) -> set[str]:
+    return {r.claim_id for r in quotes(answer).values()}
 
 
 def statements(answer: Answer, heading: str | None = None) -> list[str]:
@@ -191,8 +191,7 @@ def test_a_conflict_is_shown_with_both_sides(disputed: KnowledgePack) -> None:
     answer = compose_answer("Does stopping ketamine cause physical withdrawal?", ranked("c-none"), disputed)
     [conflict] = [sec for sec in answer.sections if sec.heading == "Where sources conflict"]
     [statement] = conflict.statements
-    by_n = {r.n: getattr(r, "claim_id", None) for r in answer.references}
-    assert {by_n[n] for n in statement.citations} == {"c-none", "c-shaking"}
+    assert {quotes(answer)[n].claim_id for n in statement.citations} == {"c-none", "c-shaking"}
     assert "no physical withdrawal symptoms (source reliability: moderate)" in statement.text
     assert "physical symptoms such as shaking (source reliability: very low)" in statement.text
 
@@ -217,9 +216,8 @@ def test_a_reliable_source_carries_the_bottom_line_even_ranked_below_an_unreliab
     answer = compose_answer(
         "Does stopping ketamine cause physical withdrawal symptoms?", ranked("c-shaking", "c-none"), disputed
     )
-    by_n = {r.n: r for r in answer.references}
-    carriers = [by_n[n] for n in answer.bottom_line_citations]
-    assert [getattr(r, "claim_id", None) for r in carriers] == ["c-none"]
+    carriers = [quotes(answer)[n] for n in answer.bottom_line_citations]
+    assert [r.claim_id for r in carriers] == ["c-none"]
     assert all(r.source_reliability in (Level.HIGH, Level.MODERATE) for r in carriers)
 
 
@@ -248,8 +246,7 @@ def test_every_reference_quotes_its_source_verbatim(two_drugs: KnowledgePack, di
     ]:
         answer = compose_answer(question, ranked(*(c.id for c in pack.claims)), pack)
         assert answer.references
-        for ref in answer.references:
-            assert ref.kind == "quote"
+        for ref in quotes(answer).values():
             assert pack.sources[ref.source_id].text[ref.start : ref.end] == ref.quote
 
 

@@ -9,7 +9,7 @@ from ketaguide.domain.answering.answer import Answer, compose_answer, evidence_i
 from ketaguide.domain.evidence.grading import grade_body
 from ketaguide.domain.evidence.models import ClaimType, Level, SourceKind, StudyDesign
 from ketaguide.domain.evidence.pack import KnowledgePack
-from synthetic import PackBuilder, ranked
+from synthetic import PackBuilder, quotes, ranked
 
 QUESTION = "Does lamotrigine reduce ketamine craving?"
 TRIAL = "In a controlled trial, lamotrigine reduced ketamine craving."
@@ -129,8 +129,7 @@ def test_a_reported_rating_caps_the_certainty_even_when_retrieval_missed_it() ->
     assert "reported rating: the source reports GRADE certainty 'low'" in answer.certainty_reasons
     # The rating the level rests on is cited in the caveat, so a reader can check it.
     [caveat] = [s for sec in answer.sections if sec.heading == "Caveat" for s in sec.statements]
-    by_n = {r.n: getattr(r, "claim_id", None) for r in answer.references}
-    assert "c-rating" in {by_n[n] for n in caveat.citations}
+    assert "c-rating" in {quotes(answer)[n].claim_id for n in caveat.citations}
 
 
 def test_a_rating_of_the_same_cited_study_caps_the_certainty() -> None:
@@ -170,8 +169,7 @@ def test_an_unreliable_trial_never_lifts_a_reliable_body() -> None:
     answer = answer_from(pack, "c-spun", "c-case")
     assert answer.certainty is Level.VERY_LOW
     assert answer.certainty_reasons[0].startswith("best evidence: case report")
-    by_n = {r.n: getattr(r, "claim_id", None) for r in answer.references}
-    assert [by_n[n] for n in answer.bottom_line_citations] == ["c-case"]
+    assert [quotes(answer)[n].claim_id for n in answer.bottom_line_citations] == ["c-case"]
 
 
 def test_the_body_takes_its_best_reliable_item() -> None:
