@@ -24,8 +24,8 @@ run: $(STAMP)
 	@echo 'Assess a patient:        $(BIN)/ketaguide assess examples/intakes/severe-relapse-prevention.json'
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench conftest.py
+	$(BIN)/ruff format --check src tests bench conftest.py
 
 # Both packages, ketaguide and ketaguide_bench, as [tool.mypy] in pyproject.toml lists them.
 typecheck: $(STAMP)

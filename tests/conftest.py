@@ -1,9 +1,8 @@
 """Shared fixtures: the bundled knowledge pack and clinical content, loaded once per test session.
 
-No test writes to the user's home. For the whole session HOME points at a temporary folder (onnxruntime keeps
-telemetry under ~/.cache/Microsoft; a command run as a subprocess inherits the variable) and KETAGUIDE_CACHE_DIR at
-one temporary cache shared by all tests, so the pack's claims are embedded once per session, not once per test.
-A test that needs an empty cache of its own asks for `own_cache_dir`.
+No test writes to the user's home: the repository's root conftest.py points HOME and KETAGUIDE_CACHE_DIR at
+temporary folders for the whole session (tests/ and bench/tests/ alike). A test that needs an empty cache of its own
+asks for `own_cache_dir`.
 
 Commands run in process (CliRunner) can share the session's loaded content through `reused_snapshot`, as one
 process loads it once; loading itself is tested by test_knowledge_pack.py and the real-process smoke tests.
@@ -11,7 +10,6 @@ process loads it once; loading itself is tested by test_knowledge_pack.py and th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,18 +22,6 @@ from ketaguide.knowledge.loader import load_pack
 
 if TYPE_CHECKING:
     from ketaguide.knowledge.snapshot import KnowledgeSnapshot
-
-
-@pytest.fixture(scope="session", autouse=True)
-def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A temporary HOME and KetaGuide cache for the whole session (autouse: every test, every subprocess)."""
-    home = tmp_path_factory.mktemp("home")
-    cache = tmp_path_factory.mktemp("ketaguide-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        patch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-        patch.setenv("KETAGUIDE_CACHE_DIR", str(cache))
-        yield cache
 
 
 @pytest.fixture
