@@ -61,6 +61,17 @@ def test_broken_content_is_refused_listing_every_problem(content_copy: Path) -> 
         build_runtime(load_settings(content_dir=content_copy))
 
 
+def test_broken_clinical_content_stops_an_eager_runtime_at_start(content_copy: Path) -> None:
+    dosing = content_copy / "dosing.yaml"
+    dosing.write_text(dosing.read_text(encoding="utf-8") + "\nunexpected_key: 1\n", encoding="utf-8")
+    with pytest.raises(KnowledgePackError, match=r"dosing\.yaml: unexpected_key"):
+        build_runtime(load_settings(retriever="lexical", content_dir=content_copy), eager=True)
+    with build_runtime(load_settings(retriever="lexical", content_dir=content_copy)) as lazy:
+        assert not ask(lazy, "Is ketamine addictive?").abstained  # a question never reads the care content
+        with pytest.raises(KnowledgePackError):
+            _ = lazy.knowledge.clinical
+
+
 def test_a_missing_content_folder_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="KETAGUIDE_CONTENT_DIR"):
         build_runtime(load_settings(content_dir=tmp_path / "absent"))

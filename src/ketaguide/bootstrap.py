@@ -94,7 +94,13 @@ class Runtime:
         self.close()
 
 
-def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None) -> Runtime:
-    """The runtime for `settings` (default: from the KETAGUIDE_* environment)."""
+def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None, eager: bool = False) -> Runtime:
+    """The runtime for `settings` (default: from the KETAGUIDE_* environment).
+
+    A command loads what it uses on first use; a server passes `eager=True` to load and check all the content and
+    build the index before it serves, so a defect stops it at start-up and no request pays for loading."""
     settings = settings or load_settings()
-    return Runtime(settings, load_snapshot(settings.content_dir), clock=clock)
+    runtime = Runtime(settings, load_snapshot(settings.content_dir, eager=eager), clock=clock)
+    if eager:
+        _ = runtime.index
+    return runtime

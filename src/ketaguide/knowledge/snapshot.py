@@ -8,40 +8,60 @@ the same snapshot without touching them. The content hash identifies exactly whi
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.errors import ConfigurationError, FieldProblem
 from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.knowledge.clinical import load_clinical
 from ketaguide.knowledge.loader import content_root, load_pack
 
+if TYPE_CHECKING:
+    from ketaguide.domain.care.rules import ClinicalContent
 
-@dataclass(frozen=True)
+
 class KnowledgeSnapshot:
-    """Everything the engines read, validated together; `content_hash` is a SHA-256 over every content file."""
+    """Everything the engines read; `content_hash` is a SHA-256 over every content file, taken at load.
 
-    pack: KnowledgePack
-    clinical: ClinicalContent
-    content_hash: str
-    origin: str  # "bundled" or the content folder's path
+    The pack is loaded and checked at once. The clinical content (care rules, formulary, dose tables) is loaded on
+    first use, under a lock: a question never needs it, and importing and validating the care models is a third of
+    `ketaguide ask`'s cold start. `load_snapshot(..., eager=True)` loads it at once, as a server should at start-up
+    so that broken content stops it before it serves anything.
+    """
+
+    def __init__(self, pack: KnowledgePack, root: Traversable, content_hash: str, origin: str) -> None:
+        self.pack = pack
+        self.content_hash = content_hash
+        self.origin = origin  # "bundled" or the content folder's path
+        self._root = root
+        self._lock = threading.Lock()
+        self._clinical: ClinicalContent | None = None
 
     @property
     def version(self) -> str:
         return self.pack.version
 
+    @property
+    def clinical(self) -> ClinicalContent:
+        with self._lock:
+            if self._clinical is None:
+                from ketaguide.knowledge.clinical import load_clinical
 
-def load_snapshot(content_dir: Path | None = None) -> KnowledgeSnapshot:
+                self._clinical = load_clinical(self.pack, self._root)
+            return self._clinical
+
+
+def load_snapshot(content_dir: Path | None = None, *, eager: bool = False) -> KnowledgeSnapshot:
     """The snapshot of `content_dir` (default: the bundled content); raises KnowledgePackError listing every
-    problem, or ConfigurationError when the folder itself is unusable."""
+    problem, or ConfigurationError when the folder itself is unusable. `eager` loads the clinical content now."""
     root = content_folder(content_dir)
-    pack = load_pack(root)
-    clinical = load_clinical(pack, root)
     origin = "bundled" if content_dir is None else str(content_dir.resolve())
-    return KnowledgeSnapshot(pack=pack, clinical=clinical, content_hash=content_hash(root), origin=origin)
+    snapshot = KnowledgeSnapshot(load_pack(root), root, content_hash(root), origin)
+    if eager:
+        _ = snapshot.clinical
+    return snapshot
 
 
 def content_folder(content_dir: Path | None) -> Traversable:
