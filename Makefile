@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,dense
+EXTRAS ?= dev,dense,server
 
 .PHONY: run test check lint typecheck contracts kb-check bench clean
 
@@ -40,7 +40,7 @@ kb-check: $(STAMP)
 check: lint typecheck contracts kb-check
 
 test: check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile  # one worker per core; a file's tests share a worker (and its fixtures)
 
 bench: $(STAMP)
 	mkdir -p bench/results
