@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,dense,server
+PORT ?= 8000
+# PostgreSQL for the server benchmark's second run (empty: SQLite only).
+POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: run test check lint typecheck contracts kb-check bench clean
 
@@ -17,11 +20,11 @@ $(STAMP): $(BIN)/python pyproject.toml bench/pyproject.toml
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]" -e ./bench
 	touch $(STAMP)
 
+# The server on the embedded SQLite default (KETAGUIDE_DATA_DIR, default ~/.local/share/ketaguide): migrate, then
+# serve; the first start prints an admin's API token. Ctrl-C stops it.
 run: $(STAMP)
-	$(BIN)/ketaguide ask "Does lamotrigine help with ketamine craving and relapse?"
-	@echo
-	@echo 'Ask your own question:  $(BIN)/ketaguide ask "YOUR QUESTION" [--format text|markdown|json]'
-	@echo 'Assess a patient:        $(BIN)/ketaguide assess examples/intakes/severe-relapse-prevention.json'
+	$(BIN)/ketaguide db upgrade
+	$(BIN)/ketaguide serve --host 127.0.0.1 --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench conftest.py
@@ -49,6 +52,9 @@ bench: $(STAMP)
 		> bench/results/retrieval-scifact-train.json.tmp && mv bench/results/retrieval-scifact-train.json.tmp bench/results/retrieval-scifact-train.json
 	$(BIN)/ketaguide-bench sentences --dataset ../shared/benchmarks/scifact --split train --format json \
 		> bench/results/sentences-scifact-train.json.tmp && mv bench/results/sentences-scifact-train.json.tmp bench/results/sentences-scifact-train.json
+	$(BIN)/ketaguide-bench answer-quality --retriever lexical --format json > bench/results/answer-quality.json.tmp && mv bench/results/answer-quality.json.tmp bench/results/answer-quality.json
+	$(BIN)/ketaguide-bench server --out bench/results/server.json --seconds 5 --postgres-url "$(POSTGRES_URL)"
+	$(BIN)/ketaguide-bench web-pages --out bench/results/web_pages.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

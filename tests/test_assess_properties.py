@@ -1,4 +1,7 @@
-"""Properties over generated intakes: severity is monotone in criteria, and no finding lacks a citation."""
+"""Properties over generated intakes: severity is monotone in criteria, and no finding lacks a citation.
+
+The safety properties of options (no contra-indicated option is ever recommended) are in test_care_properties.py.
+"""
 
 from __future__ import annotations
 
@@ -18,25 +21,41 @@ SEVERITY_RANK = {"none": 0, "mild": 1, "moderate": 2, "severe": 3}
 MEDICATION_NAMES = [
     "LAMICTAL",
     "Depakote 500 mg",
+    "Epilim Chrono 500 mg",
     "valproic acid",
-    "Tegretol",
+    "Tegretol Retard",
+    "Microgynon 30",
     "combined pill",
     "methadone",
-    "Suboxone",
+    "buprenorphine/naloxone",
     "diazepam",
     "Spravato",
-    "Nardil",
-    "Ritalin",
+    "phenelzine",
+    "methylphenidate",
     "clarithromycin",
     "rifampicin",
-    "naltrexone",
+    "naltrexone HCl",
+    "Wellbutrin XL 150 mg",
+    "Invega Sustenna",
+    "Haldol",
+    "amiodarone",
+    "pregabalin",
     "sertraline",
     "not-a-drug",
 ]
+UNRECOGNISED = {"sertraline", "not-a-drug"}
 
 
 def _codes(enum: Any) -> st.SearchStrategy[list[str]]:
     return st.lists(st.sampled_from([c.value for c in enum]), unique=True)
+
+
+def _within_lifetime(document: dict[str, Any]) -> dict[str, Any]:
+    """Last use no longer ago than the patient has been alive (the intake refuses that as an entry error)."""
+    hours = document.get("last_ketamine_use_hours")
+    if hours is not None:
+        document["last_ketamine_use_hours"] = min(hours, document["age"] * 8766.0)
+    return document
 
 
 intakes = st.fixed_dictionaries(
@@ -57,7 +76,7 @@ intakes = st.fixed_dictionaries(
         "asq": st.none()
         | st.fixed_dictionaries({f"q{i}": st.booleans() for i in range(1, 5)}, optional={"q5": st.booleans()}),
     },
-)
+).map(_within_lifetime)
 
 
 @given(st.sets(st.sampled_from(list(Criterion))), st.sampled_from(list(Criterion)))
@@ -95,8 +114,15 @@ def test_no_finding_lacks_a_citation(pack: KnowledgePack, content: ClinicalConte
     for finding in findings:
         assert finding.citations, f"{finding!r} cites nothing"
         assert set(finding.citations) <= numbers
+    reasons = [r for o in plan.options for r in o.status_reasons]
+    reasons += [r for o in plan.options_not_offered for r in o.reasons]
+    for reason in reasons:
+        # A rule stating a gap has nothing to cite; every other reason cites its evidence.
+        assert reason.citations or reason.evidence == "no_sourced_data", reason
+        assert set(reason.citations) <= numbers
+    doses = [o.dose_column for o in plan.options if o.dose_column]
     assert plan.phase.citations and set(plan.phase.citations) <= numbers
-    cited = {n for f in [*findings, plan.phase] for n in f.citations}
+    cited = {n for f in [*findings, *reasons, *doses, plan.phase] for n in f.citations}
     assert cited == numbers, "every reference listed is cited by some finding"
 
 
@@ -114,4 +140,7 @@ def test_plan_is_well_formed(pack: KnowledgePack, content: ClinicalContent, docu
         assert not any(o.id in ("lamotrigine", "naltrexone", "cbt") for o in plan.options)
     emergency_first = [f.urgency for f in plan.red_flags]
     assert emergency_first == sorted(emergency_first, key=["emergency", "urgent", "routine"].index)
-    assert set(plan.unrecognized_medications) <= {"sertraline", "not-a-drug"}
+    assert set(plan.unrecognized_medications) <= UNRECOGNISED
+    assert {n.written_as for n in plan.not_checked if n.drug is None} == set(plan.unrecognized_medications)
+    for interaction in plan.interactions:
+        assert all(content.formulary.entry(drug) for drug in interaction.drugs), "drugs are formulary ids"

@@ -27,8 +27,9 @@ VIGNETTES: list[dict[str, Any]] = [
         "phase": "intoxication",
         "flags": set(),
         "interactions": set(),
-        "options": {"supportive_care", "benzodiazepines_intoxication", "haloperidol"},
+        "options": {"supportive_care"},
         "not_options": {"lamotrigine", "naltrexone", "cbt", "setting_outpatient"},
+        "not_offered": {"benzodiazepines_intoxication", "haloperidol"},
     },
     {
         "name": "overdose with GHB and alcohol",
@@ -42,11 +43,13 @@ VIGNETTES: list[dict[str, Any]] = [
         },
         "severity": "mild",
         "phase": "intoxication",
-        "flags": {"respiratory_depression", "cns_depressant_co_use"},
-        "interactions": {"ketamine-alcohol", "ketamine-ghb"},
-        "options": {"supportive_care", "benzodiazepines_intoxication"},
+        "flags": {"respiratory_depression", "acute_co_intoxication"},
+        "interactions": {"ketamine-alcohol", "ketamine-ghb", "ghb-alcohol"},
+        "options": {"supportive_care", "benzodiazepines_intoxication", "haloperidol"},
         "not_options": {"lamotrigine", "benzodiazepines_withdrawal"},
-        "notes": {"benzodiazepines_intoxication": "applies directly"},
+        "reasons": {"benzodiazepines_intoxication": "applies directly"},
+        "statuses": {"haloperidol": "contraindicated", "benzodiazepines_intoxication": "caution"},
+        "monitoring": {"Acute observation", "Observation after GHB"},
     },
     {
         "name": "found unresponsive, time of use unknown",
@@ -55,8 +58,10 @@ VIGNETTES: list[dict[str, Any]] = [
         "phase": "unknown",
         "flags": {"respiratory_depression"},
         "interactions": set(),
-        "options": {"supportive_care", "benzodiazepines_intoxication", "benzodiazepines_withdrawal"},
+        "options": {"supportive_care", "benzodiazepines_withdrawal"},
         "not_options": {"lamotrigine"},
+        "not_offered": {"benzodiazepines_intoxication", "haloperidol"},
+        "monitoring": {"Acute observation"},
     },
     {
         "name": "withdrawal on methadone with a positive ASQ and haematuria",
@@ -96,7 +101,9 @@ VIGNETTES: list[dict[str, Any]] = [
         "interactions": {"ketamine-alcohol"},
         "options": {"lamotrigine", "naltrexone", "paliperidone_bupropion", "cbt", "aftercare", "setting_inpatient"},
         "not_options": {"setting_outpatient", "supportive_care"},
-        "notes": {"lamotrigine": "valproate column", "setting_inpatient": "severe use disorder"},
+        "notes": {"setting_inpatient": "severe use disorder"},
+        "reasons": {"lamotrigine": "valproate column", "naltrexone": "'sertraline' was not recognised"},
+        "statuses": {"lamotrigine": "caution", "naltrexone": "caution", "cbt": "consider"},
         "unrecognized": ["sertraline"],
     },
     {
@@ -116,7 +123,7 @@ VIGNETTES: list[dict[str, Any]] = [
         "interactions": {"lamotrigine-ketamine"},
         "options": {"lamotrigine", "setting_outpatient"},
         "not_options": {"setting_inpatient"},
-        "notes": {"lamotrigine": "Already taking lamotrigine"},
+        "reasons": {"lamotrigine": "Already taking lamotrigine"},
     },
     {
         "name": "sustained remission in a controlled environment",
@@ -143,7 +150,7 @@ VIGNETTES: list[dict[str, Any]] = [
             "sex": "female",
             "criteria": ["larger_amounts", "craving", "role_failure", "tolerance"],
             "last_ketamine_use_hours": 500,
-            "medications": ["Suboxone"],
+            "medications": ["buprenorphine/naloxone"],
             "conditions": ["opioid_use_disorder"],
         },
         "severity": "moderate",
@@ -152,8 +159,8 @@ VIGNETTES: list[dict[str, Any]] = [
         "interactions": {"ketamine-opioids"},
         "options": {"naltrexone", "lamotrigine", "setting_outpatient"},
         "not_options": {"aftercare"},
-        "notes": {"naltrexone": "prescribing information"},
-        "gaps": {"Naltrexone with opioids"},
+        "reasons": {"naltrexone": "maintained on methadone or buprenorphine"},
+        "statuses": {"naltrexone": "contraindicated"},
     },
     {
         "name": "pregnant with haematuria, flank pain and dysuria",
@@ -206,7 +213,8 @@ VIGNETTES: list[dict[str, Any]] = [
         "interactions": set(),
         "options": {"lamotrigine"},
         "not_options": set(),
-        "notes": {"lamotrigine": "Under 18"},
+        "reasons": {"lamotrigine": "Under 18", "paliperidone_bupropion": "Contra-indicated: epilepsy"},
+        "statuses": {"paliperidone_bupropion": "contraindicated", "lamotrigine": "caution"},
     },
     {
         "name": "esketamine with phenelzine and methylphenidate",
@@ -215,7 +223,7 @@ VIGNETTES: list[dict[str, Any]] = [
             "sex": "female",
             "criteria": ["craving", "tolerance"],
             "last_ketamine_use_hours": 5000,
-            "medications": ["Spravato", "Nardil", "Ritalin"],
+            "medications": ["Spravato", "phenelzine", "Methylphenidate"],
         },
         "severity": "mild",
         "phase": "relapse_prevention",
@@ -228,7 +236,8 @@ VIGNETTES: list[dict[str, Any]] = [
         },
         "options": {"lamotrigine", "naltrexone"},
         "not_options": set(),
-        "notes": {"lamotrigine": "esketamine", "naltrexone": "esketamine"},
+        "reasons": {"lamotrigine": "esketamine", "naltrexone": "esketamine", "paliperidone_bupropion": "MAOI"},
+        "statuses": {"paliperidone_bupropion": "contraindicated"},
         "monitoring": {"Blood pressure with esketamine", "Rash during lamotrigine escalation"},
     },
     {
@@ -252,7 +261,7 @@ VIGNETTES: list[dict[str, Any]] = [
         },
         "options": {"lamotrigine"},
         "not_options": set(),
-        "notes": {"lamotrigine": "enzyme inducer"},
+        "reasons": {"lamotrigine": "enzyme inducer", "paliperidone_bupropion": "strong CYP3A4/P-gp inducer"},
     },
     {
         "name": "anxiety ten days after last use is not called withdrawal",
@@ -308,6 +317,13 @@ def test_vignette(case: dict[str, Any], pack: KnowledgePack, content: ClinicalCo
     for option_id, words in case.get("notes", {}).items():
         notes = next(o.notes for o in plan.options if o.id == option_id)
         assert any(words in note for note in notes), f"{option_id}: no note mentions {words!r}"
+    for option_id, words in case.get("reasons", {}).items():
+        reasons = next(o.status_reasons for o in plan.options if o.id == option_id)
+        assert any(words in r.message for r in reasons), f"{option_id}: no reason mentions {words!r}"
+    statuses = {o.id: o.status for o in plan.options}
+    for option_id, status in case.get("statuses", {}).items():
+        assert statuses[option_id] == status, f"{option_id}: {statuses[option_id]}, not {status}"
+    assert case.get("not_offered", set()) <= {o.id for o in plan.options_not_offered}
     assert list(plan.unrecognized_medications) == case.get("unrecognized", [])
     assert case.get("gaps", set()) <= {g.topic for g in plan.evidence_gaps}
     assert case.get("monitoring", set()) <= {m.item for m in plan.monitoring}

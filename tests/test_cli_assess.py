@@ -31,8 +31,11 @@ CONTRACT_KEYS = {
     "interactions",
     "conflicts",
     "options",
+    "options_not_offered",
     "monitoring",
+    "recognized_medications",
     "unrecognized_medications",
+    "not_checked",
     "evidence_gaps",
     "references",
     "provenance",
@@ -70,10 +73,82 @@ def test_json_contract_shape() -> None:
     assert plan["diagnosis"]["severity"] == "severe"
     assert plan["phase"] == "relapse_prevention"
     assert {"code", "urgency", "message", "citations"} <= set(plan["red_flags"][0])
-    assert {"drugs", "severity", "message", "citations"} <= set(plan["interactions"][0])
-    assert {"intervention", "phase", "certainty", "notes", "citations"} <= set(plan["options"][0])
+    assert {"drugs", "written_as", "severity", "message", "citations"} <= set(plan["interactions"][0])
+    option_keys = {
+        "intervention",
+        "phase",
+        "status",
+        "status_reasons",
+        "certainty",
+        "notes",
+        "dose_column",
+        "citations",
+    }
+    assert option_keys <= set(plan["options"][0])
     assert plan["unrecognized_medications"] == ["sertraline"]
+    assert {"written_as": "sertraline", "drug": None}.items() <= plan["not_checked"][0].items()
     assert set(plan["provenance"]) >= PROVENANCE_KEYS
+
+
+def test_option_status_and_reasons_in_the_json_contract() -> None:
+    """The exact field names the CDS Hooks adapter maps to cards."""
+    plan = assess_json(str(EXAMPLES / "withdrawal-opioid-treatment.json"))
+    statuses = {o["id"]: o["status"] for o in plan["options"]}
+    assert statuses["benzodiazepines_withdrawal"] == "caution"
+    reason = plan["options"][0]["status_reasons"][0]
+    assert set(reason) == {"rule_id", "effect", "evidence", "message", "triggers", "citations"}
+    assert [o["id"] for o in plan["options_not_offered"]] == ["haloperidol"]
+    assert set(plan["options_not_offered"][0]) == {"id", "intervention", "reasons"}
+    pair = next(i for i in plan["interactions"] if i["rule_id"] == "ketamine-opioids")
+    assert pair["drugs"] == ["ketamine", "methadone"] and pair["written_as"] == ["ketamine", "methadone"]
+
+
+def test_generic_names_and_names_as_written_are_kept_apart() -> None:
+    document = {
+        "age": 30,
+        "sex": "FEMALE",
+        "criteria": ["craving", "tolerance", "cut_down", "larger_amounts"],
+        "last_ketamine_use_hours": 3000,
+        "medications": ["LAMICTAL 100mg", "Epilim Chrono 500 mg", "Microgynon 30"],
+        "other_substances": ["Cannabis"],
+    }
+    plan = assess_json("-", stdin=json.dumps(document))
+    pair = next(i for i in plan["interactions"] if i["rule_id"] == "lamotrigine-valproate")
+    assert pair["drugs"] == ["lamotrigine", "valproate"]
+    assert pair["written_as"] == ["LAMICTAL 100mg", "Epilim Chrono 500 mg"]
+    read = {m["written_as"]: m for m in plan["recognized_medications"]}
+    assert read["Microgynon 30"]["drug"] == "ethinylestradiol_levonorgestrel"
+    assert read["Microgynon 30"]["ingredients"] == ["ethinylestradiol", "levonorgestrel"]
+    assert read["Microgynon 30"]["rxnorm"] is None
+    assert plan["not_checked"] == [
+        {"written_as": "cannabis", "drug": "cannabis", "reason": plan["not_checked"][0]["reason"]}
+    ]
+    lamotrigine = next(o for o in plan["options"] if o["id"] == "lamotrigine")
+    assert lamotrigine["dose_column"]["regimen"] == "valproate"
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + SEVERE.read_bytes())
+    result = run("assess", str(path), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["diagnosis"]["severity"] == "severe"
+
+
+def test_duplicate_keys_are_refused_naming_the_key() -> None:
+    result = run("assess", "-", stdin='{"age": 30, "sex": "male", "sex": "female"}')
+    assert_failed_cleanly(result, 2)
+    assert "intake: duplicate key 'sex'" in result.stderr
+
+
+def test_every_problem_is_listed_one_line_each() -> None:
+    document = '{"age": 300, "sex": "m", "criteria": ["cravings"], "last_ketamine_use_hours": 1e23}'
+    result = run("assess", "-", stdin=document)
+    assert_failed_cleanly(result, 2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 4, lines
+    for field in ("age:", "sex:", "criteria[0]:", "last_ketamine_use_hours:"):
+        assert any(field in line for line in lines), field
 
 
 def test_references_have_the_ask_shape() -> None:
@@ -110,6 +185,15 @@ def test_text_output_flags_experimental_options() -> None:
     result = run("assess", str(SEVERE))
     assert "EXPERIMENTAL" in result.stdout
     assert "Not recognised, so not checked for interactions" in result.stdout
+    assert "CAUTION" in result.stdout
+
+
+def test_text_output_shows_a_contraindicated_option_as_such() -> None:
+    result = run("assess", str(EXAMPLES / "withdrawal-opioid-treatment.json"))
+    assert "Not offered for this patient" in result.stdout
+    document = {"age": 38, "sex": "male", "criteria": ["craving", "tolerance"], "last_ketamine_use_hours": 900}
+    text = run("assess", "-", stdin=json.dumps({**document, "medications": ["methadone"]})).stdout
+    assert "CONTRAINDICATED" in text and "CONTRA-INDICATED" in text
 
 
 @pytest.mark.parametrize(

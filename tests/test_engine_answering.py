@@ -114,7 +114,20 @@ def test_a_claim_about_another_substance_does_not_answer_for_ketamine(two_drugs:
     """Opioid withdrawal is not ketamine withdrawal, however high the claim ranks."""
     question = "What helps ketamine withdrawal?"
     assert cited_claims(compose_answer(question, ranked("c-clo", "c-ket-wd"), two_drugs)) == {"c-ket-wd"}
-    alone = compose_answer(question, ranked("c-clo"), two_drugs)
+    # Retrieval missing the ketamine withdrawal claim no longer hides it: it is about what the question names.
+    assert cited_claims(compose_answer(question, ranked("c-clo"), two_drugs)) == {"c-ket-wd"}
+    without = (
+        craving_lexicon()
+        .source("review", CASE_REPORTS, reliability=Level.MODERATE)
+        .claim(
+            "c-clo",
+            source="review",
+            quote="Clonidine eased opioid withdrawal in a third report",
+            about={"intervention": "clonidine", "condition": "opioid withdrawal"},
+        )
+        .build()
+    )
+    alone = compose_answer(question, ranked("c-clo"), without)
     assert alone.abstained
     assert alone.explanation is not None and "no evidence" in alone.explanation
 
@@ -147,7 +160,8 @@ def test_a_common_word_the_pack_lacks_is_not_mistaken_for_a_treatment(two_drugs:
     question = "Honestly, what reduces ketamine craving?"
     assert compose_answer(question, ranked("c-lam"), two_drugs).abstained
     answer = compose_answer(question, ranked("c-lam"), two_drugs, is_common_word=lambda word: word == "honestly")
-    assert cited_claims(answer) == {"c-lam"}
+    assert not answer.abstained
+    assert "c-lam" in cited_claims(answer)
 
 
 WITHDRAWAL_SUMMARY = "Stopping ketamine causes cravings and low mood but no physical withdrawal symptoms."
@@ -201,9 +215,10 @@ def test_a_low_reliability_source_is_labelled_and_never_carries_the_bottom_line_
 ) -> None:
     answer = compose_answer("Does stopping ketamine cause shaking?", ranked("c-shaking"), disputed)
     assert not answer.abstained
-    assert answer.bottom_line_citations == ()
-    assert answer.bottom_line is not None and answer.bottom_line.startswith("No reliable source")
-    assert "only sources of low reliability address it (blog)" in answer.bottom_line
+    # The bottom line says no reliable source answers, then what the blog says, labelled and cited (issue #8).
+    assert answer.bottom_line is not None and answer.bottom_line.startswith("No reliable source answers this; ")
+    assert "a blog (very low reliability) says: " in answer.bottom_line
+    assert [quotes(answer)[n].claim_id for n in answer.bottom_line_citations] == ["c-shaking"]
     labelled = [s for s in statements(answer) if "such as shaking" in s and "Sources conflict" not in s]
     assert labelled and all(s.endswith("[very low-reliability source: blog]") for s in labelled)
     assert answer.certainty is Level.VERY_LOW

@@ -141,6 +141,108 @@ def ask_latency_command(
     typer.echo(f"written to {out}")
 
 
+@app.command("answer-quality")
+def answer_quality_command(
+    questions: Path = typer.Option(
+        Path("tests/data/questions"),
+        "--questions",
+        exists=True,
+        help="The question set: a YAML file or a folder of them; the default is relative to the repository root.",
+    ),
+    retriever: RetrieverChoice = typer.Option(RetrieverChoice.lexical, "--retriever", help="auto, lexical or hybrid."),
+    fmt: ReportFormat = FORMAT,
+) -> None:
+    """Answer quality on the clinical question set (issue #8): the engine in this tree against the pre-issue-8 one."""
+    # Imported here, as for ask-latency: it loads the whole application.
+    from ketaguide_bench.answer_quality import figure_rows, run_answer_quality
+
+    report = _run(lambda p: run_answer_quality(questions, retriever.value, p))
+    report["command"] = (
+        f"ketaguide-bench answer-quality --questions {questions} --retriever {retriever.value} --format {fmt.value}"
+    )
+    _emit(report, fmt, lambda: _answer_quality_table(report, figure_rows(report)))
+
+
+def _answer_quality_table(report: dict[str, Any], rows: list[tuple[str, str, str]]) -> Table:
+    size = report["question_set"]
+    table = Table(title=f"Answer quality ({size['answerable']} answerable, {size['unanswerable']} unanswerable)")
+    for column in ("figure", "baseline (before #8)", "current"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    table.caption = escape(f"retriever: {report['retriever']}")
+    return table
+
+
+@app.command("server")
+def server_command(
+    out: Path = typer.Option(Path("bench/results/server.json"), "--out", help="Where to write the JSON report."),
+    postgres_url: str | None = typer.Option(
+        None, "--postgres-url", envvar="KETAGUIDE_TEST_POSTGRES_URL", help="PostgreSQL server for the second run."
+    ),
+    seconds: float = typer.Option(5.0, "--seconds", min=0.5, help="Measured seconds per route and concurrency."),
+    workers: int = typer.Option(1, "--workers", min=1, help="uvicorn worker processes."),
+) -> None:
+    """REST API requests/s, p50 and p99 at 1, 10 and 50 clients, each beside a no-op route (SQLite, PostgreSQL)."""
+    from ketaguide_bench.server_bench import run_server_benchmark, table_rows  # imports the server stack
+
+    postgres = postgres_url or None  # an empty value: SQLite only
+    report = _run(lambda p: run_server_benchmark(postgres, seconds, min(1.0, seconds / 5), workers, p))
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    table = Table(title=f"REST API on loopback ({workers} worker(s), {seconds:g} s per measure)")
+    columns = ("database", "clients", "route", "req/s", "p50 ms", "p99 ms", "no-op req/s", "no-op p50", "no-op p99")
+    for column in (*columns, "errors"):
+        table.add_column(column)
+    for row in table_rows(report):
+        table.add_row(*row)
+    Console().print(table)
+    typer.echo(f"written to {out}")
+
+
+@app.command("cds")
+def cds_command(
+    out: Path = typer.Option(Path("bench/results/cds-order-sign.json"), "--out", help="Where to write the report."),
+    seconds: float = typer.Option(5.0, "--seconds", min=0.5, help="Measured seconds per route and concurrency."),
+    workers: int = typer.Option(1, "--workers", min=1, help="uvicorn worker processes."),
+    redis_url: str | None = typer.Option(None, "--redis-url", help="Share the JWT replay guard through this Redis."),
+) -> None:
+    """CDS Hooks order-sign requests/s, p50 and p99 at 1, 10 and 50 clients (issue #11), beside a no-op route."""
+    from ketaguide_bench.cds_bench import run_cds_benchmark  # imports the server stack
+
+    report = _run(lambda p: run_cds_benchmark(seconds, min(1.0, seconds / 5), redis_url, workers, p))
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    title = f"CDS Hooks on loopback ({workers} worker(s), {report['stores']} stores, {seconds:g} s per measure)"
+    table = Table(title=title)
+    for column in ("route", "clients", "requests", "req/s", "p50 ms", "p99 ms", "errors"):
+        table.add_column(column)
+    for row in report["rows"]:
+        cells = (row["requests"], row["requests_per_s"], row["p50_ms"], row["p99_ms"], row["errors"])
+        table.add_row(row["route"], str(row["clients"]), *(str(c) for c in cells))
+    Console().print(table)
+    typer.echo(f"written to {out}")
+
+
+@app.command("web-pages")
+def web_pages_command(
+    out: Path = typer.Option(Path("bench/results/web_pages.json"), "--out", help="Where to write the JSON report."),
+    root: Path = typer.Option(Path("."), "--root", help="The repository (its examples/intakes are the data)."),
+    repeats: int = typer.Option(60, "--repeats", min=5, help="Measured requests per page."),
+    warmup: int = typer.Option(3, "--warmup", min=0, help="Unmeasured requests per page first."),
+) -> None:
+    """Server time p50/p95/max of every web page on the example data (target: p95 under 100 ms)."""
+    from ketaguide_bench.web_bench import run_web_benchmark, table_rows  # imports the server stack
+
+    report = _run(lambda p: run_web_benchmark(root, repeats, warmup, p))
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    table = Table(title=f"Web pages: server time, {repeats} requests each ({report['retriever']})")
+    for column in ("page", "user", "status", "p50 ms", "p95 ms", "max ms", "p95 < 100 ms"):
+        table.add_column(column)
+    for row in table_rows(report):
+        table.add_row(*row)
+    Console().print(table)
+    typer.echo(f"sign-in (Argon2id, not a page): {report['sign_in_ms']} ms; written to {out}")
+
+
 def _cache(cache_dir: Path | None) -> Path:
     return cache_dir or load_settings().cache_dir
 

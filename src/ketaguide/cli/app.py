@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from ketaguide.cli import ask, assess, kb, schema
+from ketaguide.cli import ask, assess, audit, db, fhir, kb, passwords, schema, serve, users
 from ketaguide.cli.errors import KetaGuideGroup
 
 app = typer.Typer(
@@ -20,5 +20,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (ask, kb, assess, schema):
+for _module in (ask, kb, assess, schema, serve, db, users, audit, fhir):
     _module.register(app)
+passwords.register(app)  # `ketaguide users password NAME`: web sign-in (issue #12)

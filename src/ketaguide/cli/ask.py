@@ -19,6 +19,12 @@ class AnswerFormat(StrEnum):
 def ask_command(
     question: str = typer.Argument(..., help="A clinical question about ketamine use disorder."),
     fmt: AnswerFormat = typer.Option(AnswerFormat.text, "--format", "-f", help="text, markdown or json."),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Also show how the answer was made: the subjects and answer type found, words read differently, and "
+        "which evidence was kept or dropped and why (always in the JSON, as `trace`).",
+    ),
 ) -> None:
     """Answer a clinical question with verbatim, cited evidence and a GRADE-style certainty."""
     from ketaguide.bootstrap import build_runtime
@@ -30,9 +36,9 @@ def ask_command(
     if fmt is AnswerFormat.json:
         emit_json(answer)
     elif fmt is AnswerFormat.markdown:
-        write_output(answer_markdown(answer))
+        write_output(answer_markdown(answer, explain))
     else:
-        emit_rich(lambda console: print_answer(answer, console))
+        emit_rich(lambda console: print_answer(answer, console, explain))
 
 
 def register(app: typer.Typer) -> None:

@@ -18,7 +18,7 @@ from ketaguide.cli.streams import read_document
 
 if TYPE_CHECKING:  # annotations only: importing the care models at start-up would slow every command
     from ketaguide.contracts.care_plan import CarePlanReport, KetamineOrderReport, LamotrigineScheduleReport
-    from ketaguide.domain.care.findings import CareOption, Interaction, RedFlag
+    from ketaguide.domain.care.findings import CareOption, Interaction, NotChecked, OptionNotOffered, RedFlag
     from ketaguide.domain.citing.references import Reference
 
 # The services (and the care-plan rules) are imported inside each command: every command module loads at each
@@ -29,6 +29,18 @@ dose_app = typer.Typer(help="Dose tools: lamotrigine escalation and ketamine ord
 
 _URGENCY_STYLE = {"emergency": "bold white on red", "urgent": "bold red", "routine": "yellow"}
 _SEVERITY_STYLE = {"major": "bold red", "moderate": "yellow", "minor": "green", "unrated": "magenta"}
+_STATUS_STYLE = {
+    "contraindicated": "bold white on red",
+    "caution": "bold yellow",
+    "recommended": "green",
+    "consider": "cyan",
+}
+_EFFECT_MARK = {
+    "contraindicated": "CONTRA-INDICATED",
+    "caution": "CAUTION",
+    "note": "note",
+    "not_applicable": "not offered",
+}
 
 
 def assess_command(
@@ -58,8 +70,10 @@ def print_care_plan(plan: CarePlanReport, console: Console) -> None:
     phase = f"[bold]{plan.phase}[/bold]: {escape(plan.phase_basis)} {cites(plan.phase_citations)}"
     console.print(Panel(phase, title="Phase", border_style="blue"))
     _print_red_flags(plan.red_flags, console)
-    _print_interactions(plan.interactions, plan.unrecognized_medications, console)
+    _print_medicines_read(plan, console)
+    _print_interactions(plan.interactions, plan.not_checked, console)
     _print_options(plan.options, console)
+    _print_not_offered(plan.options_not_offered, console)
     _print_list("Monitoring", [f"{m.item}: {m.message} {cites(m.citations)}" for m in plan.monitoring], console)
     gaps = [f"{g.topic}: {g.message}" for g in plan.evidence_gaps]
     _print_list("Open questions (not in the sources)", gaps, console)
@@ -80,31 +94,69 @@ def _print_red_flags(flags: Sequence[RedFlag], console: Console) -> None:
     console.print(table)
 
 
-def _print_interactions(pairs: Sequence[Interaction], unrecognised: Sequence[str], console: Console) -> None:
+def _print_medicines_read(plan: CarePlanReport, console: Console) -> None:
+    """How each medicine name was read, so a clinician can see that "Epilim Chrono" was taken as valproate."""
+    read = [
+        f"{m.written_as} -> {m.generic}" for m in plan.recognized_medications if m.written_as.casefold() != m.generic
+    ]
+    if read:
+        console.print("[dim]Medicines read as: " + escape(plain("; ".join(read))) + "[/dim]")
+
+
+def _written(written: str, drug: str) -> str:
+    generic = drug.replace("_", " ")
+    return written if written.casefold() == generic.casefold() else f"{written} ({generic})"
+
+
+def _print_interactions(pairs: Sequence[Interaction], not_checked: Sequence[NotChecked], console: Console) -> None:
     table = Table(title="Interactions (curated pairs only)", show_lines=True, expand=True)
     for column in ("severity", "drugs", "what happens"):
         table.add_column(column)
     for i in pairs:
-        drugs = escape(plain(" + ".join(i.drugs)))
+        drugs = escape(plain(" + ".join(_written(w, d) for w, d in zip(i.written_as, i.drugs, strict=True))))
         table.add_row(
             f"[{_SEVERITY_STYLE[i.severity]}]{i.severity}[/]", drugs, f"{escape(i.message)} {cites(i.citations)}"
         )
     console.print(table if pairs else "No curated interaction applies.")
-    if unrecognised:
-        names = escape(plain(", ".join(unrecognised)))
-        console.print(f"[magenta]Not recognised, so not checked for interactions:[/magenta] {names}")
+    unread = [n.written_as for n in not_checked if n.drug is None]
+    unchecked = [n.written_as for n in not_checked if n.drug is not None]
+    if unread:
+        names = escape(plain(", ".join(unread)))
+        console.print(
+            f"[magenta]Not recognised, so not checked for interactions or against the options:[/magenta] {names}"
+        )
+    if unchecked:
+        names = escape(plain(", ".join(unchecked)))
+        console.print(
+            f"[magenta]No curated pair names these, so not checked (not listed is not safe):[/magenta] {names}"
+        )
 
 
 def _print_options(options: Sequence[CareOption], console: Console) -> None:
-    table = Table(title="Options for this phase", show_lines=True, expand=True)
-    for column in ("option", "certainty", "notes"):
+    table = Table(title="Options for this phase, checked against this patient", show_lines=True, expand=True)
+    for column in ("option", "status", "reasons and notes"):
         table.add_column(column)
     for o in options:
-        label = f"{escape(o.intervention)}\n[dim]{o.kind}; phase {', '.join(o.phases)}[/dim]"
-        certainty = str(o.certainty) + ("\n[bold magenta]EXPERIMENTAL[/]" if o.experimental else "")
-        notes = "\n".join(f"- {escape(plain(n))}" for n in o.notes) + f"\n{cites(o.citations)}"
-        table.add_row(label, certainty, notes)
+        label = f"{escape(o.intervention)}\n[dim]{o.kind}; phase {', '.join(o.phases)}; certainty {o.certainty}[/dim]"
+        label += "\n[bold magenta]EXPERIMENTAL[/]" if o.experimental else ""
+        status = f"[{_STATUS_STYLE[o.status]}]{o.status.upper()}[/]"
+        lines = [
+            f"[bold]{_EFFECT_MARK[r.effect]}:[/bold] {escape(plain(r.message))} {cites(r.citations)}"
+            for r in o.status_reasons
+        ]
+        if o.dose_column:
+            lines.append(f"[bold]dose:[/bold] {escape(plain(o.dose_column.message))} {cites(o.dose_column.citations)}")
+        lines += [f"- {escape(plain(n))}" for n in o.notes]
+        table.add_row(label, status, "\n".join(lines) + f"\n{cites(o.citations)}")
     console.print(table if options else "No options apply (no diagnosis and no acute phase).")
+
+
+def _print_not_offered(options: Sequence[OptionNotOffered], console: Console) -> None:
+    lines = []
+    for o in options:
+        numbers = tuple(n for r in o.reasons for n in r.citations)
+        lines.append(f"{o.intervention}: {' '.join(r.message for r in o.reasons)} {cites(numbers)}")
+    _print_list("Not offered for this patient", lines, console)
 
 
 def _print_list(title: str, lines: Sequence[str], console: Console) -> None:

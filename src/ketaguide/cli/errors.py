@@ -16,7 +16,7 @@ from typer._click.core import Context  # typer vendors click; TyperGroup.invoke 
 from typer.core import TyperGroup
 
 from ketaguide.cli.sanitize import plain
-from ketaguide.cli.streams import write_error
+from ketaguide.cli.streams import discard_standard_output, write_error
 from ketaguide.domain.errors import ConfigurationError, InputError, KetaGuideError
 
 EXIT_DEFECT = 1
@@ -26,6 +26,10 @@ EXIT_CONFIGURATION = 3
 
 def fail(error: BaseException) -> NoReturn:
     """Report `error` on stderr and exit with its code."""
+    if isinstance(error, BrokenPipeError):
+        # The reader left (`ketaguide ... | head`): nothing is wrong and nobody is listening; exit quietly.
+        discard_standard_output()
+        raise typer.Exit(EXIT_DEFECT)
     if isinstance(error, InputError | ConfigurationError):
         for problem in error.problems:
             write_error(f"error: {_one_line(str(problem))}")

@@ -1,7 +1,8 @@
 """Rendering of answers for the terminal (rich) and for clinical notes (markdown), from the typed contract.
 
-User text echoed back (the question) is made inert first: control sequences stripped for the terminal, Markdown
-and HTML escaped for a note, so a question cannot forge a bottom line or a certainty in what a clinician pastes.
+User text echoed back (the question, the question as read, the words of it KetaGuide did not know) is made inert
+first: control sequences stripped for the terminal, Markdown and HTML escaped for a note, so a question cannot forge
+a bottom line or a certainty in what a clinician pastes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from ketaguide.cli.sanitize import markdown_inline, plain
 
 if TYPE_CHECKING:  # annotations only, to keep the models out of every command's start-up
     from ketaguide.contracts.answer import AnswerReport
+    from ketaguide.domain.answering.trace import AnswerTrace
     from ketaguide.domain.citing.references import Reference
+
+_OUTCOME_HEADINGS = {
+    "answers": "kept: answers the question",
+    "limitation": "kept: a limitation of kept evidence",
+    "related": "kept: related (nothing answers the kind of thing asked)",
+    "dropped": "dropped",
+}
 
 
 def cites(numbers: Sequence[int]) -> str:
@@ -36,32 +45,51 @@ def reference_line(ref: Reference, with_statement: bool = False) -> str:
     )
 
 
-def answer_markdown(answer: AnswerReport) -> str:
+def bottom_line(answer: AnswerReport) -> str:
+    """The bottom line with each clause's citations after it, so every clause shows what it rests on."""
+    if not answer.bottom_line_clauses:
+        return f"{answer.bottom_line or ''} {cites(answer.bottom_line_citations)}".strip()
+    return " ".join(f"{c.text} {cites(c.citations)}".rstrip() for c in answer.bottom_line_clauses)
+
+
+def answer_markdown(answer: AnswerReport, explain: bool = False) -> str:
     """Markdown that pastes cleanly into a clinical note."""
     lines = [f"**Question:** {markdown_inline(answer.question)}", ""]
+    if answer.did_you_mean:
+        lines += [f"**Read as:** {markdown_inline(answer.did_you_mean)}", ""]
     if answer.abstained:
-        return "\n".join([*lines, f"**No answer.** {answer.explanation}"])
-    lines += [
-        f"**Bottom line.** {answer.bottom_line} {cites(answer.bottom_line_citations)}".rstrip(),
-        "",
-        f"**Certainty (GRADE):** {answer.certainty}",
-        "",
-    ]
+        lines.append(f"**No answer.** {answer.explanation}")
+        return "\n".join([*lines, *_markdown_explanation(answer, explain)])
+    lines += [f"**Bottom line.** {bottom_line(answer)}", "", f"**Certainty (GRADE):** {answer.certainty}", ""]
     for section in answer.sections:
         lines += [f"### {section.heading}", ""]
         lines += [f"- {s.text} {cites(s.citations)}".rstrip() for s in section.statements]
         lines.append("")
     lines += ["### References", ""]
     lines += [f"{r.n}. {reference_line(r)}" for r in answer.references]
-    return "\n".join(lines)
+    return "\n".join([*lines, *_markdown_explanation(answer, explain)])
 
 
-def print_answer(answer: AnswerReport, console: Console) -> None:
+def _markdown_explanation(answer: AnswerReport, explain: bool) -> list[str]:
+    if not explain or answer.trace is None:
+        return []
+    return [
+        "",
+        "### How this answer was made",
+        "",
+        *(f"- {markdown_inline(line)}" for line in explanation(answer.trace)),
+    ]
+
+
+def print_answer(answer: AnswerReport, console: Console, explain: bool = False) -> None:
     """A terminal rendering: the bottom line boxed, sections, then numbered verbatim references."""
+    if answer.did_you_mean:
+        console.print(Text(f"Read as: {plain(answer.did_you_mean)}", style="yellow"))
     if answer.abstained:
         console.print(Panel(Text(plain(answer.explanation or "")), title="No answer", border_style="yellow"))
+        _print_explanation(answer, console, explain)
         return
-    head = Text.assemble((answer.bottom_line or "", "bold"), " ", (cites(answer.bottom_line_citations), "cyan"))
+    head = Text(bottom_line(answer), style="bold")
     console.print(Panel(head, title=f"Bottom line \u00b7 certainty: {answer.certainty}", border_style="green"))
     body = "\n".join(
         f"### {s.heading}\n" + "\n".join(f"- {t.text} {cites(t.citations)}" for t in s.statements)
@@ -74,6 +102,34 @@ def print_answer(answer: AnswerReport, console: Console) -> None:
     console.print(Panel(refs, title="References (verbatim quotes)", border_style="blue"))
     console.print(Text(f"Retrieval: {answer.retriever}", style="dim"))
     console.print(Text(_provenance_line(answer), style="dim"))
+    _print_explanation(answer, console, explain)
+
+
+def _print_explanation(answer: AnswerReport, console: Console, explain: bool) -> None:
+    if explain and answer.trace is not None:
+        lines = Group(*(Text(plain(line)) for line in explanation(answer.trace)))
+        console.print(Panel(lines, title="How this answer was made", border_style="magenta"))
+
+
+def explanation(trace: AnswerTrace) -> list[str]:
+    """Every step's decision in a line: understanding, retrieval, selection (kept or dropped, and why), composition."""
+    lines = [
+        f"Read as: {trace.read_as}",
+        *(f"Expanded: {typed!r} -> {meant!r}" for typed, meant in trace.expansions),
+        *(f"Spelling: {typed!r} -> {meant!r}" for typed, meant in trace.corrections),
+        f"Subjects: {', '.join(trace.subjects) or 'none named'}",
+        f"Answer type: {trace.answer_type}"
+        + (f" (also asked: {', '.join(trace.also_asked)})" if trace.also_asked else "")
+        + (" (an overview: no kind of answer named)" if trace.overview else ""),
+        f"In scope: {'yes' if trace.in_scope else 'no'}"
+        + (f"; words the evidence lacks: {', '.join(trace.unknown_terms)}" if trace.unknown_terms else ""),
+        f"Candidates: {trace.candidates} ({trace.retrieved} retrieved; the rest about what the question names)",
+    ]
+    for outcome, heading in _OUTCOME_HEADINGS.items():
+        decided = [d for d in trace.decisions if d.outcome == outcome]
+        lines += [f"{heading}: {d.evidence} ({d.reason})" for d in decided]
+    lines.append(f"Bottom line: {trace.bottom_line}")
+    return lines
 
 
 def _provenance_line(answer: AnswerReport) -> str:

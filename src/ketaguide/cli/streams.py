@@ -195,6 +195,12 @@ def _write_encodable(stream: IO[str], text: str) -> None:
         stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
+def discard_standard_output() -> None:
+    """After standard output failed outside `write_output` (help text written by the framework)."""
+    if sys.stdout is not None:
+        _discard_further_output(sys.stdout)
+
+
 def _discard_further_output(stream: IO[str]) -> None:
     """Point the failed stream's descriptor at devnull so the flush at interpreter exit cannot fail again and
     print "Exception ignored ... BrokenPipeError" (Python docs, signal module, "Note on SIGPIPE")."""

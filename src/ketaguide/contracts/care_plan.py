@@ -13,6 +13,9 @@ from ketaguide.domain.care.findings import (
     EvidenceGap,
     Interaction,
     MonitoringItem,
+    NotChecked,
+    OptionNotOffered,
+    RecognisedMedication,
     RedFlag,
     SourceConflict,
 )
@@ -21,7 +24,13 @@ from ketaguide.domain.citing.references import Reference
 
 
 class CarePlanReport(BaseModel):
-    """A care plan as served: the phase is flattened into `phase`, `phase_basis` and `phase_citations`."""
+    """A care plan as served: the phase is flattened into `phase`, `phase_basis` and `phase_citations`.
+
+    For machines (the CDS Hooks adapter): each option's `status` (`recommended`, `consider`, `caution`,
+    `contraindicated`) and `status_reasons[]` (`rule_id`, `effect`, `evidence`, `message`, `triggers`,
+    `citations`); `options_not_offered[]` with their `reasons`; `interactions[].drugs` as formulary ids beside
+    `written_as`; `recognized_medications[]` and `not_checked[]`.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -32,8 +41,11 @@ class CarePlanReport(BaseModel):
     red_flags: tuple[RedFlag, ...]
     interactions: tuple[Interaction, ...]
     options: tuple[CareOption, ...]
+    options_not_offered: tuple[OptionNotOffered, ...]
     monitoring: tuple[MonitoringItem, ...]
+    recognized_medications: tuple[RecognisedMedication, ...]
     unrecognized_medications: tuple[str, ...]
+    not_checked: tuple[NotChecked, ...]
     evidence_gaps: tuple[EvidenceGap, ...]
     conflicts: tuple[SourceConflict, ...]
     references: tuple[Reference, ...]

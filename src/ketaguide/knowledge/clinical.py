@@ -29,14 +29,23 @@ from ketaguide.domain.care.dosing import (
 )
 from ketaguide.domain.care.facts import RuleStage, fact_vocabulary
 from ketaguide.domain.care.intake import Substance
-from ketaguide.domain.care.interactions import SUBJECT_DRUG, DrugEntry, Formulary, InteractionRule, normalise_name
+from ketaguide.domain.care.interactions import (
+    SUBJECT_DRUG,
+    DrugEntry,
+    Formulary,
+    InteractionRule,
+    normalise_name,
+    without_modifiers,
+)
 from ketaguide.domain.care.phase import Phase
 from ketaguide.domain.care.rules import (
+    REQUIRED_POPULATIONS,
     CareOptionRule,
     ClinicalContent,
     DiagnosisEvidence,
     EvidenceGapRule,
     MonitoringRule,
+    OptionRule,
     PhaseEvidence,
     RedFlagCode,
     RedFlagRule,
@@ -79,6 +88,7 @@ class CarePlanFile(_Strict):
     phases: PhaseEvidence
     red_flags: list[RedFlagRule]
     options: list[CareOptionRule]
+    option_rules: list[OptionRule]
     monitoring: list[MonitoringRule]
     gaps: list[EvidenceGapRule]
 
@@ -147,6 +157,7 @@ def _content(files: _Files) -> ClinicalContent:
         interactions=tuple(files.pairs.interactions),
         red_flags=tuple(plan.red_flags),
         options=tuple(plan.options),
+        option_rules=tuple(plan.option_rules),
         monitoring=tuple(plan.monitoring),
         gaps=tuple(plan.gaps),
         diagnosis=plan.diagnosis,
@@ -167,6 +178,7 @@ def _duplicate_ids(references: list[ReferenceEntry], content: ClinicalContent) -
         "interaction": [r.id for r in content.interactions],
         "red flag": [r.code for r in content.red_flags],
         "option": [o.id for o in content.options],
+        "option rule": [r.id for r in content.option_rules],
         "monitoring item": [m.id for m in content.monitoring],
         "gap": [g.id for g in content.gaps],
     }
@@ -174,12 +186,7 @@ def _duplicate_ids(references: list[ReferenceEntry], content: ClinicalContent) -
 
 
 def _formulary_problems(formulary: Formulary, declared: dict[str, str]) -> list[str]:
-    problems = []
-    owners: dict[str, set[str]] = {}
-    for entry in formulary.medications:
-        for name in (*entry.names, entry.id):
-            owners.setdefault(normalise_name(name), set()).add(entry.id)
-    problems += [f"medications.yaml: name '{n}' means {sorted(ids)}" for n, ids in owners.items() if len(ids) > 1]
+    problems = _name_problems(formulary)
     used = formulary.classes
     problems += [f"medications.yaml: class '{c}' is not declared under classes" for c in sorted(used - set(declared))]
     problems += [f"medications.yaml: declared class '{c}' is never used" for c in sorted(set(declared) - used)]
@@ -194,6 +201,25 @@ def _formulary_problems(formulary: Formulary, declared: dict[str, str]) -> list[
     return problems
 
 
+def _name_problems(formulary: Formulary) -> list[str]:
+    """A name (or a name without its release form, dosage form or salt) that means two drugs; a blank name."""
+    owners: dict[str, set[str]] = {}
+    for entry in formulary.medications:
+        for name in entry.all_names:
+            owners.setdefault(normalise_name(name), set()).add(entry.id)
+    problems = [f"medications.yaml: name '{n}' means {sorted(ids)}" for n, ids in owners.items() if len(ids) > 1]
+    problems += [
+        f"medications.yaml: a name of {sorted(ids)} is blank once normalised" for n, ids in owners.items() if not n
+    ]
+    for entry in formulary.medications:
+        for name in entry.all_names:
+            reduced = without_modifiers(normalise_name(name))
+            other = owners.get(reduced, {entry.id}) - {entry.id}
+            if other:
+                problems.append(f"medications.yaml: '{name}' without its form or salt is a name of {sorted(other)}")
+    return problems
+
+
 def _rule_problems(content: ClinicalContent) -> list[str]:
     problems = []
     missing_flags = set(get_args(RedFlagCode)) - {r.code for r in content.red_flags}
@@ -203,26 +229,51 @@ def _rule_problems(content: ClinicalContent) -> list[str]:
         problems.append("dosing.yaml: lamotrigine needs exactly the standard, valproate and inducer regimens")
     drug_facts = fact_vocabulary(content, "red_flags")
     for rule in content.interactions:
-        problems += [f"interactions.yaml: {rule.id}: unknown {s}" for s in rule.between if s not in drug_facts]
+        problems += [f"interactions.yaml: {rule.id}: unknown {s}" for s in rule.selectors if s not in drug_facts]
     for where, facts, stage in _rule_facts(content):
         allowed = fact_vocabulary(content, stage)
         problems += [
             f"care_plan.yaml: {where}: fact '{f}' cannot occur at this stage" for f in facts if f not in allowed
+        ]
+    return problems + _option_rule_problems(content)
+
+
+def _option_rule_problems(content: ClinicalContent) -> list[str]:
+    """Every option rule names known options, and every option has a rule for pregnancy, breastfeeding and age
+    under 18 (a rule may say "no sourced data")."""
+    option_ids = {o.id for o in content.options}
+    problems = [
+        f"care_plan.yaml: option rule {r.id}: unknown option '{o}'"
+        for r in content.option_rules
+        for o in r.options
+        if o not in option_ids
+    ]
+    for option in content.options:
+        named = {f for r in content.option_rules if option.id in r.options for f in r.when_any}
+        problems += [
+            f"care_plan.yaml: option {option.id} has no rule for {population}"
+            for population in REQUIRED_POPULATIONS
+            if population not in named
         ]
     return problems
 
 
 def _rule_facts(content: ClinicalContent) -> Iterator[tuple[str, tuple[str, ...], RuleStage]]:
     for flag in content.red_flags:
-        yield f"red flag {flag.code}", flag.when_any, "red_flags"
+        yield f"red flag {flag.code}", flag.facts, "red_flags"
+    for flag in content.red_flags:
+        for variant in flag.variants:
+            yield f"red flag {flag.code} variant", variant.when_any, "red_flags"
     for option in content.options:
         yield f"option {option.id}", (*option.when_any, *option.unless_any), "options"
-        for caution in option.cautions:
-            yield f"option {option.id} caution", caution.when_any, "options"
+    for rule in content.option_rules:
+        yield f"option rule {rule.id}", rule.facts, "options"
     for item in content.monitoring:
-        yield f"monitoring {item.id}", item.when_any, "late"
+        yield f"monitoring {item.id}", item.facts, "late"
+        for variant in item.variants:
+            yield f"monitoring {item.id} variant", variant.when_any, "late"
     for gap in content.gaps:
-        yield f"gap {gap.id}", (*gap.when_any, *gap.and_any), "late"
+        yield f"gap {gap.id}", gap.facts, "late"
 
 
 def all_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
@@ -231,13 +282,28 @@ def all_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
     for phase in Phase:
         yield f"phase {phase.value}", content.phases.of(phase)
     yield from ((f"interaction {r.id}", r.cites) for r in content.interactions)
-    yield from ((f"red flag {r.code}", r.cites) for r in content.red_flags)
+    for flag in content.red_flags:
+        yield f"red flag {flag.code}", flag.cites
+        yield from ((f"red flag {flag.code} variant", v.cites) for v in flag.variants if v.cites)
     for option in content.options:
         yield f"option {option.id}", option.cites
-        yield from ((f"option {option.id} caution", c.cites) for c in option.cautions)
-    yield from ((f"monitoring {m.id}", m.cites) for m in content.monitoring)
+        if option.co_medication_check:
+            yield f"option {option.id} co-medication check", option.co_medication_check.cites
+    yield from ((f"option rule {r.id}", r.cites) for r in content.option_rules if r.cites)
+    for item in content.monitoring:
+        yield f"monitoring {item.id}", item.cites
+        yield from ((f"monitoring {item.id} variant", v.cites) for v in item.variants if v.cites)
     yield from _dosing_cites(content)
     yield from _convention_cites(content.conventions)
+    yield from _formulary_cites(content.formulary)
+
+
+def _formulary_cites(formulary: Formulary) -> Iterator[tuple[str, Cites]]:
+    """The references behind brand names and RxNorm codes."""
+    for entry in formulary.medications:
+        yield from ((f"medications.yaml {entry.id} brand {b.name}", b.cites) for b in entry.brands)
+        if entry.rxnorm is not None:
+            yield f"medications.yaml {entry.id} rxnorm", entry.rxnorm.cites
 
 
 def _dosing_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:

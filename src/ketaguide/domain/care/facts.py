@@ -1,9 +1,9 @@
 """Patient facts: what the care-plan rules test, and every fact a rule may name.
 
-Facts are strings such as `symptom:hematuria`, `class:opioid`, `flag:psychosis`, `severity:severe` or
-`option:lamotrigine`. Each present fact maps to what caused it, as shown to the clinician ("Depakote (valproate)").
-The content loader checks every fact a rule names against `fact_vocabulary`, so a typo fails loudly instead of
-never firing.
+Facts are strings such as `symptom:hematuria`, `class:opioid`, `flag:psychosis`, `severity:severe`,
+`status:age_24_or_under` or `option:lamotrigine`. Each present fact maps to what caused it, as shown to the
+clinician ("Depakote (valproate)"). The content loader checks every fact a rule names against `fact_vocabulary`, so a
+typo fails loudly instead of never firing.
 """
 
 from __future__ import annotations
@@ -15,12 +15,26 @@ from ketaguide.domain.care.diagnosis import Diagnosis, Severity
 from ketaguide.domain.care.intake import Condition, Criterion, Intake, Substance, Symptom
 from ketaguide.domain.care.interactions import Exposure
 from ketaguide.domain.care.phase import Phase
-from ketaguide.domain.care.rules import ClinicalContent
+from ketaguide.domain.care.rules import ClinicalContent, TriggeredRule
 
 Facts = dict[str, list[str]]
 # The stage whose rules name a fact; a later stage also sees the facts earlier stages add (see `plan`).
 RuleStage = Literal["red_flags", "options", "late"]
-STATUSES = ("pregnant", "breastfeeding", "under_18", "asq_answered", "asq_positive", "diagnosed")
+STATUSES = (
+    "pregnant",
+    "breastfeeding",
+    "under_18",
+    "age_24_or_under",
+    "age_45_or_over",
+    "asq_answered",
+    "asq_positive",
+    "diagnosed",
+)
+# Ages a sourced rule names (clinical-reference.md s.8): antidepressant trials showed more suicidal thoughts and
+# behaviour up to age 24, not "over age 24" (bupropion boxed warning, 8.2 item 2.1); the BNSSG draft pathway refers
+# unexplained visible haematuria at 45 or over as urgent suspected cancer (8.9 item 9.3).
+YOUNG_ADULT_MAX_AGE = 24
+SUSPECTED_CANCER_MIN_AGE = 45
 
 
 def patient_facts(intake: Intake, exposures: Iterable[Exposure], diagnosis: Diagnosis) -> Facts:
@@ -60,6 +74,8 @@ def _statuses(intake: Intake, diagnosis: Diagnosis) -> list[str]:
         "pregnant": intake.pregnant,
         "breastfeeding": intake.breastfeeding,
         "under_18": intake.age < 18,
+        "age_24_or_under": intake.age <= YOUNG_ADULT_MAX_AGE,
+        "age_45_or_over": intake.age >= SUSPECTED_CANCER_MIN_AGE,
         "asq_answered": intake.asq is not None,
         "asq_positive": intake.asq is not None and bool(intake.asq.positive_items),
         "diagnosed": diagnosis.severity != "none",
@@ -73,11 +89,22 @@ def fact_label(fact: str) -> str:
     value = value.replace("_", " ")
     if kind == "flag":
         return f"red flag: {value}"
+
     return f"{value} use disorder" if kind == "severity" else value
 
 
 def any_present(wanted: Iterable[str], facts: Facts) -> bool:
     return any(f in facts for f in wanted)
+
+
+def fires(rule: TriggeredRule, facts: Facts) -> bool:
+    """Whether a rule's trigger holds: one of `when_any` (if given), one of `and_any` (if given), none of
+    `unless_any`."""
+    if rule.when_any and not any_present(rule.when_any, facts):
+        return False
+    if rule.and_any and not any_present(rule.and_any, facts):
+        return False
+    return not any_present(rule.unless_any, facts)
 
 
 def shown_for(wanted: Iterable[str], facts: Facts) -> tuple[str, ...]:

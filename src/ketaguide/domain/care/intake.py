@@ -1,8 +1,10 @@
 """The patient intake: what a clinician records before `ketaguide assess`, validated strictly.
 
-Codes are closed vocabularies (an unknown code is an error naming the field and the value); medication names are
-free text, normalised later against the formulary, because clinicians write brands and generics in any case.
-`parse_intake` turns pydantic's validation errors into one `IntakeError` that names the field and the value.
+Codes are closed vocabularies (an unknown code is an error naming the field and the value), matched in any case and
+with surrounding spaces ignored ("MALE", " GHB "); the published schema lists the lower-case form. Medication names
+are free text, normalised later against the formulary, because clinicians write brands and generics in any case.
+`parse_intake` turns pydantic's validation errors into one `IntakeError` that lists every problem, each naming its
+field and value.
 """
 
 from __future__ import annotations
@@ -11,11 +13,17 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ketaguide.domain.errors import FieldProblem, IntakeError
 
 Sex = Literal["female", "male", "other", "unknown"]
+
+# The longest time since last use that can be true: the oldest age the intake accepts (120 years), in hours. A
+# larger number is an entry error (minutes or seconds entered as hours), not a phase.
+HOURS_PER_YEAR = 365.25 * 24
+MAX_AGE_YEARS = 120
+MAX_HOURS_SINCE_USE = MAX_AGE_YEARS * HOURS_PER_YEAR
 
 
 class Criterion(StrEnum):
@@ -57,6 +65,9 @@ class Symptom(StrEnum):
 
 
 class Condition(StrEnum):
+    """Recorded conditions. The later codes exist because a label fact in the clinical reference (s.8) names them
+    as a contra-indication or warning for a care option."""
+
     SCHIZOPHRENIA = "schizophrenia"
     BIPOLAR_DISORDER = "bipolar_disorder"
     DEPRESSION = "depression"
@@ -64,6 +75,14 @@ class Condition(StrEnum):
     ALCOHOL_USE_DISORDER = "alcohol_use_disorder"
     CHRONIC_PAIN = "chronic_pain"
     EPILEPSY = "epilepsy"
+    EATING_DISORDER = "eating_disorder"  # bulimia or anorexia nervosa, current or past (bupropion)
+    LONG_QT_OR_ARRHYTHMIA = (
+        "long_qt_or_arrhythmia"  # known or congenital long QT, or arrhythmia (paliperidone, haloperidol)
+    )
+    DEMENTIA = "dementia"  # haloperidol boxed warning; Lewy-body dementia in the Swiss label
+    PARKINSONISM = "parkinsonism"  # Parkinson's disease or syndrome (haloperidol)
+    ACUTE_HEPATITIS_OR_LIVER_FAILURE = "acute_hepatitis_or_liver_failure"  # oral naltrexone label
+    RENAL_IMPAIRMENT = "renal_impairment"  # reduced kidney function (paliperidone palmitate)
 
 
 class Substance(StrEnum):
@@ -129,7 +148,11 @@ class Intake(BaseModel):
         False, strict=True, description="access to ketamine is restricted (DSM specifier)"
     )
     last_ketamine_use_hours: float | None = Field(
-        None, strict=True, ge=0, description="hours since last use; null if unknown"
+        None,
+        strict=True,
+        ge=0,
+        le=MAX_HOURS_SINCE_USE,
+        description="hours since last use (at most 120 years, and not longer than the patient's age); null if unknown",
     )
     symptoms: tuple[Symptom, ...] = ()
     conditions: tuple[Condition, ...] = ()
@@ -138,9 +161,14 @@ class Intake(BaseModel):
     craving_score: int | None = Field(None, strict=True, ge=0, le=10, description="0 (none) to 10 (worst)")
     asq: AsqAnswers | None = Field(None, description="ASQ suicide risk screening answers, if asked")
 
-    @field_validator("other_substances", mode="before")
+    @field_validator("sex", mode="before")
     @classmethod
-    def _substances_any_case(cls, value: Any) -> Any:
+    def _sex_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("criteria", "symptoms", "conditions", "other_substances", mode="before")
+    @classmethod
+    def _codes_any_case(cls, value: Any) -> Any:
         if isinstance(value, list | tuple):
             return [v.strip().lower() if isinstance(v, str) else v for v in value]
         return value
@@ -162,6 +190,17 @@ class Intake(BaseModel):
                 raise ValueError(f"duplicate code {code.value!r}")
             seen.add(code)
         return codes
+
+    @field_validator("last_ketamine_use_hours")
+    @classmethod
+    def _last_use_within_lifetime(cls, hours: float | None, info: ValidationInfo) -> float | None:
+        age = info.data.get("age")  # absent when age itself is invalid: that problem is reported on its own
+        # The year of age not yet completed is allowed for: a 30-year-old may be 30 years and 11 months old.
+        if hours is not None and isinstance(age, int) and hours > (age + 1) * HOURS_PER_YEAR:
+            raise ValueError(
+                f"{hours:g} hours is longer ago than the patient's age ({age} years); check the unit (hours)"
+            )
+        return hours
 
 
 def parse_intake(document: object) -> Intake:

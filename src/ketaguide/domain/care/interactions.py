@@ -1,9 +1,21 @@
-"""Drug names and drug-pair rules.
+"""Drug names, the formulary and drug-pair rules.
 
-Clinicians write "LAMICTAL", "Depakote 500 mg" or "valproic acid"; the formulary (medications.yaml) maps each name,
-in any case and without its strength, to one generic entry and the classes the rules use. The person being assessed
-uses ketamine, so ketamine is always one of the exposures; other substances come from the intake's codes.
-Every pair rule (interactions.yaml) names its evidence.
+Clinicians write "LAMICTAL", "Epilim Chrono 500 mg", "Tegretol Retard", "naltrexone HCl" or "Microgynon 30"; the
+formulary (medications.yaml) maps each name to one entry: its generic id, ingredients, classes and, where a source
+gives one, its RxNorm ingredient code. `Formulary.recognise` is the one pure function that reads a name:
+
+1. the name is normalised (`normalise_name`): case, trademark signs, apostrophes and punctuation, and a trailing
+   strength ("500 mg", "30") are dropped;
+2. if that is not a listed name, release forms, dosage forms and salts written after the first word (Chrono,
+   Retard, XL, SR, CR, ER, XR, ODT, "prolonged release", tablets, hydrochloride, sodium ...) are dropped too
+   (`without_modifiers`). Only words that never change the ingredient are dropped: "Tegretol Plus" or "Tylenol PM"
+   stay unrecognised, never guessed.
+
+A name that is still not listed is not recognised, and the care plan says what that leaves unchecked. Every brand
+name cites the reference that maps it to its generic (clinical-reference.md s.8.7); no brand is listed from memory.
+
+The person being assessed uses ketamine, so ketamine is always one of the exposures; other substances come from the
+intake's codes. Every pair rule (interactions.yaml) names its evidence.
 """
 
 from __future__ import annotations
@@ -20,47 +32,124 @@ from ketaguide.domain.citing.citer import Cites
 
 InteractionSeverity = Literal["major", "moderate", "minor", "unrated"]
 Origin = Literal["subject", "medication", "substance"]
+MatchedBy = Literal["name", "name without release form, dosage form or salt", "rxnorm"]
 SUBJECT_DRUG = "ketamine"
 
 # A selector names one drug ("drug:valproate") or a class ("class:opioid").
 _SELECTOR = r"^(drug|class):[a-z0-9_]+$"
-# Strength and form written after a name: "Depakote 500 mg", "lamotrigine 25mg tablets".
-_STRENGTH = re.compile(r"\s+\d[\d.,]*\s*(mg|mcg|µg|ug|g|ml|%)?\b.*$")
-_TRADEMARKS = re.compile(r"[®™]")
+_TRADEMARKS = re.compile(r"[®™©]")
+_APOSTROPHES = re.compile(r"['\u2018\u2019`´]")
+_ENTERIC_COATED = re.compile(r"\be/c\b")
+_PUNCTUATION = re.compile(r"[\-\u2010\u2011\u2012\u2013\u2014/,;:()\[\]+&.*]")
+# Strength and anything after it: "depakote 500 mg", "microgynon 30", "lamotrigine 25mg tablets".
+_STRENGTH = re.compile(r"\s\d.*$")
 
 
-class DrugEntry(BaseModel):
-    """One medicine or substance: its generic id, the names that mean it, and its classes."""
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
 
+
+# Words that name a release form, a dosage form or a salt: dropping them never changes the ingredient.
+RELEASE_FORMS = _words(
+    "chrono retard xl sr cr er xr odt la mr dr ec prolonged modified controlled extended sustained delayed "
+    "release gastro resistant"
+)
+DOSAGE_FORMS = _words(
+    "tablet tablets tab tabs capsule capsules caps oral solution suspension liquid syrup mixture injection "
+    "injectable inj depot film coated orally disintegrating dispersible chewable soluble sublingual buccal nasal "
+    "spray patch patches transdermal granules sachet sachets sprinkle sprinkles"
+)
+SALTS = _words(
+    "hydrochloride hcl sodium semisodium hydrobromide sulfate sulphate phosphate tartrate bitartrate citrate "
+    "maleate mesylate mesilate acetate besylate besilate succinate fumarate bromide potassium calcium magnesium "
+    "dihydrate monohydrate anhydrous decanoate lactate palmitate"
+)
+MODIFIERS = RELEASE_FORMS | DOSAGE_FORMS | SALTS
+
+
+class _Content(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+class BrandName(_Content):
+    """A brand (proprietary) name and the reference that maps it to its generic."""
+
+    name: str = Field(min_length=1)
+    market: str | None = Field(None, description="where the reference places the brand, e.g. UK or US")
+    form: str | None = Field(None, description="the formulation as the reference gives it")
+    cites: Cites
+
+
+class RxNormCode(_Content):
+    """An RxNorm ingredient (IN) code and where it is from; a code is stored only with its source."""
+
+    code: str = Field(pattern=r"^[0-9]+$")
+    cites: Cites
+
+
+class DrugEntry(_Content):
+    """One medicine or substance: its generic id, the names that mean it, its ingredients and classes."""
+
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    names: tuple[str, ...] = Field(min_length=1)
+    generic_name: str | None = Field(None, description="as shown; default: the id with spaces")
+    names: tuple[str, ...] = Field(min_length=1, description="generic names, spellings and salts")
+    brands: tuple[BrandName, ...] = ()
+    ingredients: tuple[str, ...] | None = Field(
+        None, description="for a combination product, each ingredient; null: the entry is its own one ingredient"
+    )
     classes: tuple[str, ...] = ()
+    rxnorm: RxNormCode | None = Field(None, description="RxNorm ingredient code; null where no source gives one")
 
     @property
     def generic(self) -> str:
-        return self.id.replace("_", " ")
+        return self.generic_name or self.id.replace("_", " ")
+
+    @property
+    def ingredient_ids(self) -> tuple[str, ...]:
+        return (self.id,) if self.ingredients is None else self.ingredients
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        """Every name that means this entry: its id, generic name, names and brands."""
+        return (self.id, self.generic, *self.names, *(b.name for b in self.brands))
 
 
-class InteractionRule(BaseModel):
-    """A curated pair: what happens, how much it matters, and the evidence."""
+Side = tuple[str, ...]
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class InteractionRule(_Content):
+    """A curated pair: what happens, how much it matters, and the evidence.
+
+    `between` has two sides; each side is one selector or a list of selectors, any of which matches.
+    """
 
     id: str = Field(pattern=r"^[a-z0-9_.-]+$")
-    between: tuple[str, str] = Field(description="two selectors, e.g. drug:ketamine and class:opioid")
+    between: tuple[Side, Side] = Field(description="two sides, e.g. drug:ketamine and [class:opioid]")
     severity: InteractionSeverity
     message: str = Field(min_length=1)
     cites: Cites
 
+    @field_validator("between", mode="before")
+    @classmethod
+    def _sides_as_lists(cls, between: object) -> object:
+        if isinstance(between, list | tuple):
+            return [[side] if isinstance(side, str) else side for side in between]
+        return between
+
     @field_validator("between")
     @classmethod
-    def _selectors(cls, between: tuple[str, str]) -> tuple[str, str]:
-        for selector in between:
-            if not re.match(_SELECTOR, selector):
-                raise ValueError(f"selector {selector!r} is not drug:<id> or class:<name>")
+    def _selectors(cls, between: tuple[Side, Side]) -> tuple[Side, Side]:
+        for side in between:
+            if not side:
+                raise ValueError("each side names at least one selector")
+            for selector in side:
+                if not re.match(_SELECTOR, selector):
+                    raise ValueError(f"selector {selector!r} is not drug:<id> or class:<name>")
         return between
+
+    @property
+    def selectors(self) -> tuple[str, ...]:
+        return (*self.between[0], *self.between[1])
 
 
 class Exposure(BaseModel):
@@ -69,18 +158,24 @@ class Exposure(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     drug: str
+    generic: str
     written: str
     classes: frozenset[str]
     origin: Origin
 
     @property
     def display(self) -> str:
-        generic = self.drug.replace("_", " ")
-        return self.written if self.written.casefold() == generic else f"{self.written} ({generic})"
+        """As shown to a clinician: the name as written, with the generic when it differs."""
+        return (
+            self.written if self.written.casefold() == self.generic.casefold() else f"{self.written} ({self.generic})"
+        )
 
     def matches(self, selector: str) -> bool:
         kind, _, value = selector.partition(":")
         return self.drug == value if kind == "drug" else value in self.classes
+
+    def matches_any(self, side: Side) -> bool:
+        return any(self.matches(selector) for selector in side)
 
 
 class InteractionMatch(BaseModel):
@@ -91,27 +186,66 @@ class InteractionMatch(BaseModel):
     second: Exposure
 
 
+class NameMatch(BaseModel):
+    """How a written name was recognised: the entry, the name as written and the listed name it matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entry: DrugEntry
+    written: str
+    matched: str
+    matched_by: MatchedBy
+
+
 def normalise_name(name: str) -> str:
-    """Lower case, no trademark signs, curly apostrophes straightened, strength and form dropped."""
-    cleaned = _TRADEMARKS.sub("", name).replace("\u2019", "'").casefold()
+    """Lower case; no trademark signs, apostrophes or punctuation; single spaces; any strength dropped."""
+    cleaned = _APOSTROPHES.sub("", _TRADEMARKS.sub("", name)).casefold()
+    cleaned = _PUNCTUATION.sub(" ", _ENTERIC_COATED.sub("ec", cleaned))
     cleaned = " ".join(cleaned.split())
     return _STRENGTH.sub("", cleaned).strip()
 
 
+def without_modifiers(normalised: str) -> str:
+    """A normalised name without release forms, dosage forms and salts after its first word."""
+    first, *rest = normalised.split() or [""]
+    return " ".join([first, *(word for word in rest if word not in MODIFIERS)])
+
+
 @dataclass(frozen=True)
 class Formulary:
-    """Medicines (any name, any case) and the intake's substance codes, each mapped to a `DrugEntry`."""
+    """Medicines (any name, any case, any release form) and the intake's substance codes, each a `DrugEntry`."""
 
     medications: tuple[DrugEntry, ...]
     substances: tuple[DrugEntry, ...]
     _by_name: dict[str, DrugEntry] = field(init=False, repr=False, compare=False)
+    _by_rxnorm: dict[str, DrugEntry] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = {normalise_name(n): e for e in self.medications for n in (*e.names, e.id, e.generic)}
+        names = {normalise_name(n): e for e in self.medications for n in e.all_names}
         object.__setattr__(self, "_by_name", names)
+        codes = {e.rxnorm.code: e for e in self.medications if e.rxnorm is not None}
+        object.__setattr__(self, "_by_rxnorm", codes)
 
     def recognise(self, name: str) -> DrugEntry | None:
-        return self._by_name.get(normalise_name(name))
+        """The entry a name written by a clinician means, or None: never a guess."""
+        found = self.match(name)
+        return found.entry if found else None
+
+    def match(self, name: str) -> NameMatch | None:
+        """`recognise`, saying which listed name matched and how."""
+        key = normalise_name(name)
+        if entry := self._by_name.get(key):
+            return NameMatch(entry=entry, written=name, matched=key, matched_by="name")
+        reduced = without_modifiers(key)
+        if reduced != key and (entry := self._by_name.get(reduced)):
+            return NameMatch(
+                entry=entry, written=name, matched=reduced, matched_by="name without release form, dosage form or salt"
+            )
+        return None
+
+    def recognise_rxnorm(self, code: str) -> DrugEntry | None:
+        """The entry with this RxNorm ingredient code, where the formulary holds a sourced one."""
+        return self._by_rxnorm.get(code.strip())
 
     def substance(self, code: str) -> DrugEntry:
         return next(e for e in self.substances if e.id == code)
@@ -140,17 +274,28 @@ def patient_exposures(intake: Intake, formulary: Formulary) -> tuple[tuple[Expos
 
 
 def _exposure(entry: DrugEntry, written: str, origin: Origin) -> Exposure:
-    return Exposure(drug=entry.id, written=written, classes=frozenset(entry.classes), origin=origin)
+    return Exposure(
+        drug=entry.id, generic=entry.generic, written=written, classes=frozenset(entry.classes), origin=origin
+    )
 
 
 def find_interactions(exposures: Sequence[Exposure], rules: Iterable[InteractionRule]) -> list[InteractionMatch]:
-    """Every rule whose two selectors are met by two different drugs, once per pair of drugs."""
-    found: dict[tuple[str, str, str], InteractionMatch] = {}
+    """Every rule whose two sides are met by two different drugs, once per pair of drugs."""
+    found: dict[tuple[str, frozenset[str]], InteractionMatch] = {}
     for rule in rules:
-        first_sel, second_sel = rule.between
-        for first in exposures:
-            for second in exposures:
-                key = (rule.id, first.drug, second.drug)
-                if first.drug != second.drug and first.matches(first_sel) and second.matches(second_sel):
+        # Each side is matched once per drug, not once per pair: this loop runs for every rule of every plan.
+        firsts = [e for e in exposures if e.matches_any(rule.between[0])]
+        seconds = [e for e in exposures if e.matches_any(rule.between[1])] if firsts else []
+        for first in firsts:
+            for second in seconds:
+                if first.drug != second.drug:
+                    key = (rule.id, frozenset((first.drug, second.drug)))
                     found.setdefault(key, InteractionMatch(rule=rule, first=first, second=second))
     return list(found.values())
+
+
+def unchecked_exposures(exposures: Sequence[Exposure], rules: Sequence[InteractionRule]) -> tuple[Exposure, ...]:
+    """The patient's medicines and substances that no curated pair names: KetaGuide has not checked them at all."""
+    return tuple(
+        e for e in exposures if e.origin != "subject" and not any(e.matches(s) for r in rules for s in r.selectors)
+    )

@@ -8,6 +8,7 @@ so options can be graded by `ketaguide.domain.evidence.grading` from the same ev
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,7 +44,11 @@ class ReferenceEntry(ExternalReference):
     reported_certainty: Level | None = None
 
     def external(self) -> ExternalReference:
-        """The citable part, as shown in a plan's references."""
+        """The citable part, as shown in a plan's references (built once per entry: plans cite it often)."""
+        return self._external
+
+    @cached_property
+    def _external(self) -> ExternalReference:
         return ExternalReference(**self.model_dump(exclude={"design", "reported_certainty"}))
 
 

@@ -83,6 +83,46 @@ class ClaimType(StrEnum):
     EVIDENCE_LIMITATION = "evidence_limitation"
 
 
+class AnswerType(StrEnum):
+    """The kind of thing a question asks for, and the kinds of question a claim or reference can answer.
+
+    A question gets one; a claim lists every kind it answers (`Claim.answers`), so an answer is built only from
+    claims that answer what was asked, not from claims that merely mention its words.
+    """
+
+    EFFICACY = "efficacy"  # does a treatment work, what helps
+    EVIDENCE_YES_NO = "evidence_yes_no"  # whether evidence exists (trials, studies) and how good it is
+    MECHANISM = "mechanism"  # how or why it works, pharmacology
+    DOSE = "dose"  # how much, titration
+    TIME_COURSE = "time_course"  # onset, duration, how soon, how long, course over time
+    HARMS = "harms"  # risks, adverse effects, dangers, safety
+    SIGNS = "signs"  # signs and symptoms, how to recognise
+    RISK_FACTORS = "risk_factors"  # who is at risk, what raises the risk
+    MANAGEMENT = "management"  # what to do, how to treat or manage
+    SETTING = "setting"  # where and by whom care is given
+    INTERACTIONS = "interactions"  # with other drugs
+    MONITORING = "monitoring"  # what to watch or measure
+    DETECTION = "detection"  # detection by a test
+    COMPARISON = "comparison"  # one thing against another
+    EPIDEMIOLOGY = "epidemiology"  # how common, who uses
+    DEFINITION = "definition"  # what it is, criteria, classification
+    OTHER = "other"  # none of the above: anything about the subject answers
+
+
+# What a claim answers when its curator has not said (synthetic packs in tests): the kind its type implies.
+_ANSWERS_OF_TYPE = {
+    "mechanism": (AnswerType.MECHANISM,),
+    "efficacy": (AnswerType.EFFICACY,),
+    "safety_harm": (AnswerType.HARMS,),
+    "dosing": (AnswerType.DOSE,),
+    "diagnosis_signs": (AnswerType.SIGNS,),
+    "epidemiology": (AnswerType.EPIDEMIOLOGY,),
+    "treatment_setting": (AnswerType.MANAGEMENT, AnswerType.SETTING),
+    "interaction": (AnswerType.INTERACTIONS,),
+    "evidence_limitation": (AnswerType.EVIDENCE_YES_NO,),
+}
+
+
 class TreatmentPhase(StrEnum):
     """Phases of care for KUD, as the systematic review in the pack divides them."""
 
@@ -144,12 +184,29 @@ class Claim(BaseModel):
     study: str | None = Field(
         None, description="names the study when the source reports one across several sentences without a reference"
     )
+    answers: tuple[AnswerType, ...] = Field(
+        default=(), description="the kinds of question the claim answers; `kb check` requires at least one"
+    )
+    facets: tuple[str, ...] = Field(
+        default=(),
+        description="lexicon concepts the claim is about (not merely mentions: 'social withdrawal' is not withdrawal)",
+    )
+    items: tuple[str, ...] = Field(
+        default=(),
+        description="the things a claim lists (signs, symptoms, harms, treatments), each a phrase of its statement",
+    )
+    conclusion: bool = Field(False, description="the source's own overall conclusion on its subject")
 
     @model_validator(mode="after")
     def _offsets_span_quote(self) -> Claim:
         if self.end - self.start != len(self.quote):
             raise ValueError(f"claim {self.id}: end - start ({self.end - self.start}) != len(quote)")
         return self
+
+    @property
+    def answer_types(self) -> tuple[AnswerType, ...]:
+        """What the claim answers: as curated, or else what its claim type implies."""
+        return self.answers or _ANSWERS_OF_TYPE[self.claim_type.value]
 
     @property
     def study_key(self) -> str:
@@ -159,6 +216,45 @@ class Claim(BaseModel):
         if self.refs:
             return f"{self.source_id}#{','.join(map(str, self.refs))}"
         return self.id
+
+
+class ReferenceRecord(BaseModel):
+    """An external reference (references.yaml: a label, guideline or paper) as an answer cites it: what it is, where,
+    what it states and how confidently it was read, and the design and GRADE rating it reports, if any."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    publisher: str
+    section: str | None = None
+    url: str | None = None
+    statement: str = Field(min_length=1)
+    confidence: Level
+    design: StudyDesign | None = None
+    reported_certainty: Level | None = None
+
+
+class ReferencePoint(BaseModel):
+    """One point of an external reference (references.yaml) that `ask` can cite, and what it answers.
+
+    `text` is a verbatim part of the reference's stored statement (checked by `kb check`), or the whole statement
+    when unset; `subjects` are lexicon concepts, as a claim's facets are.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="the reference id and the point's number: 'merck.ketamine-pcp/1'")
+    reference: str
+    text: str | None = Field(None, min_length=1)
+    subjects: tuple[str, ...] = Field(min_length=1)
+    answers: tuple[AnswerType, ...] = Field(min_length=1)
+    design: StudyDesign | None = Field(None, description="set only where the reference itself names its design")
+    items: tuple[str, ...] = ()
+    context: str | None = Field(
+        None, description="what the statement applies to, from the reference's title or section"
+    )
+    record: ReferenceRecord | None = Field(None, description="the reference itself, as the loader found it")
 
 
 class ReliabilityItem(BaseModel):

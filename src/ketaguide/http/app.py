@@ -1,0 +1,127 @@
+"""The FastAPI application: `create_app(settings)` builds it; nothing is built at import time.
+
+The REST API is mounted under /api/v1; the OpenAPI document is /openapi.json and its pages /docs. Other adapters
+add their routes with `create_app(settings, routers=[...])` (mounted as given, for example CDS Hooks at
+/cds-services); they share the error mapping (`ketaguide.http.errors`), the request id and headers
+(`ketaguide.http.requests`), and `app.state.runtime` (the knowledge snapshot and evidence index) and
+`app.state.records` (the database, with the audit trail, the `jti` replay guard and the feedback table of
+`ketaguide.storage`).
+
+On start the application loads the content, warms the evidence index and refuses a database whose schema is not
+current or whose settings could lose acknowledged writes. It keeps no state of its own between requests: tokens,
+idempotency keys, versions and the audit chain live in the database, so any number of workers can serve it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from ketaguide.http import errors
+from ketaguide.http.errors import PROBLEM_JSON
+from ketaguide.http.requests import RequestContext
+from ketaguide.http.routes import admin, clinical, evidence, health, patients
+from ketaguide.services import deployment
+from ketaguide.settings import Settings, load_settings
+from ketaguide.version import __version__
+
+if TYPE_CHECKING:
+    from ketaguide.bootstrap import Runtime
+    from ketaguide.services.records import Records
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = (
+    "Offline, evidence-graded clinical decision support for ketamine use disorder. Authenticate with "
+    "`Authorization: Bearer <token>` (`ketaguide users add NAME --role clinician|curator|admin`). Errors are RFC 9457 "
+    "problem details listing every field problem. Decision support, not a prescription."
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    records: Records | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """The application for `settings` (default: the KETAGUIDE_* environment). A given `runtime` or `records` is
+    used as is and left open (tests share them); otherwise they are built at start-up and closed at shutdown."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.runtime, app.state.records = await asyncio.to_thread(_open, settings, runtime, records, stack)
+            yield
+
+    app = FastAPI(
+        title="KetaGuide",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(RequestContext)
+    for router in (health.router, clinical.router, patients.router, evidence.router, admin.router):
+        app.include_router(router, prefix=API_PREFIX)
+    for router in routers:
+        app.include_router(router)
+    # --- Web UI (issue #12): the clinicians' pages at `/`, server-rendered (ketaguide.web). Mounted here only. ---
+    from ketaguide.web.routes import create_web_router
+
+    app.include_router(create_web_router())
+    # --- end of the web UI's mount ---
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented way to customise it
+    return app
+
+
+def _open(
+    settings: Settings, runtime: Runtime | None, records: Records | None, stack: AsyncExitStack
+) -> tuple[Runtime, Records]:
+    from ketaguide.bootstrap import build_runtime
+
+    if runtime is None:
+        runtime = build_runtime(settings, eager=True)  # loads and checks all content, builds the index
+        stack.callback(runtime.close)
+    if records is None:
+        records = deployment.open_records(settings, runtime.clock)
+        stack.callback(records.database.close)
+    deployment.require_ready(records)
+    return runtime, records
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with every error response typed `application/problem+json`."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    schema = content.get("application/json", {}).get("schema", {})
+                    if status.isdigit() and int(status) >= 400 and schema.get("$ref", "").endswith("/Problem"):
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def create_app_from_environment() -> FastAPI:
+    """The application factory each uvicorn worker calls (`ketaguide serve`): settings from KETAGUIDE_*."""
+    settings = load_settings()
+    # CDS Hooks (issue #11): /cds-services and /cds-evidence in the same app (ketaguide.http.cds_hooks).
+    from ketaguide.cdshooks.stores import stores_from_settings
+    from ketaguide.http import cds_hooks
+
+    stores = stores_from_settings(settings.redis_url)
+    app = create_app(settings, routers=[cds_hooks.router(settings, stores)])
+    app.state.cds_feedback = stores.feedback  # the admin page counts feedback per card type from it
+    return app

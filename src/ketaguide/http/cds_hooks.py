@@ -1,0 +1,456 @@
+"""The CDS Hooks endpoints (issue #11) as a FastAPI router: `router(settings)` for the server's app, which serves
+them beside the REST API; `cds_hooks_router(...)` and `cds_app(...)` to build them on their own (tests, benchmarks).
+
+    GET  /cds-services                       discovery
+    POST /cds-services/{id}                  a hook call: cards, or 400 / 401 / 404 / 412 / 415 / 503
+    POST /cds-services/{id}/feedback         feedback on issued cards
+    OPTIONS on the three                     CORS preflight, for the origins the clients file allows
+    GET  /cds-evidence/{version}/{type}      the evidence behind a card type (public, no patient data)
+    GET  /cds-evidence/{version}/lamotrigine-schedule?with=valproate   the label escalation for co-medicines
+
+Every CDS call must carry a client JWT whose `aud` is the exact URL called (built from KETAGUIDE_PUBLIC_URL when
+set, which it must be behind a proxy); a failure is a bare 401. Errors other than 401 carry a FHIR
+OperationOutcome. Every call, refused ones included, is recorded through `HookAudit`; if that record or the card
+ledger cannot be written the call fails (503) rather than answer unaudited. The work runs in the thread pool: the
+stores, the FHIR fetches and the engine are synchronous.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import ValidationError
+
+from ketaguide.cdshooks.auth import Caller, KeySets, TokenVerifier, Unauthorized
+from ketaguide.cdshooks.catalog import SERVICES, SERVICES_BY_ID
+from ketaguide.cdshooks.clients import ClientRegistry, load_clients
+from ketaguide.cdshooks.evidence import evidence_page, render_html, schedule_page
+from ketaguide.cdshooks.feedback import record_feedback
+from ketaguide.cdshooks.fhir import warm_up
+from ketaguide.cdshooks.prefetch import FhirFetcher, HttpFhirFetcher, PreconditionFailed
+from ketaguide.cdshooks.service import CareEngine, InvalidRequest, Site, run_hook
+from ketaguide.cdshooks.stores import (
+    CdsStores,
+    FeedbackLog,
+    HookAudit,
+    HookCallEvent,
+    StoreUnavailable,
+    feedback_summary,
+    stores_from_settings,
+)
+from ketaguide.cdshooks.wire import Discovery, FeedbackRequest, HookRequest, operation_outcome
+from ketaguide.domain.ports import Clock
+from ketaguide.settings import Settings
+
+log = logging.getLogger("ketaguide.cdshooks")
+MAX_HOOK_BYTES = 2_000_000
+MAX_FEEDBACK_BYTES = 200_000
+_CORS_METHODS = "GET, POST, OPTIONS"
+_CORS_HEADERS = "Authorization, Content-Type"
+_HTML_HEADERS = {"Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"}
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What a call is served with: the care engine, the clock and the audit trail (the server's, per app)."""
+
+    engine: CareEngine
+    clock: Clock
+    audit: HookAudit
+
+
+BackendOf = Callable[[Request], Backend]
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, code: str, diagnostics: str) -> None:
+        super().__init__(diagnostics)
+        self.status, self.code, self.diagnostics = status, code, diagnostics
+
+
+class _Endpoints:
+    def __init__(
+        self,
+        backend_of: BackendOf,
+        clients: ClientRegistry,
+        stores: CdsStores,
+        public_url: str | None,
+        fetcher: FhirFetcher,
+        keys: KeySets | None,
+        budget_seconds: float,
+        new_uuid: Callable[[], str],
+        patient_path: str,
+    ) -> None:
+        self.backend_of = backend_of
+        self.clients = clients
+        self.stores = stores
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.fetcher = fetcher
+        self.verifier = TokenVerifier(clients, stores.replay, keys)
+        self.budget_seconds = budget_seconds
+        self.new_uuid = new_uuid
+        self.patient_path = patient_path
+
+    # --- the three CDS endpoints share one path: read, verify, dispatch, audit, answer --------------------------
+
+    async def call(self, request: Request, action: str, service_id: str | None = None) -> Response:
+        limit = MAX_FEEDBACK_BYTES if action == "cds-feedback" else MAX_HOOK_BYTES
+        body = await _body(request, limit) if request.method == "POST" else b""
+        site = Site(self.public_url or str(request.base_url).rstrip("/"), self.patient_path)
+        content_type = request.headers.get("content-type", "")
+        authorization = request.headers.get("authorization")
+        backend = self.backend_of(request)
+        response = await run_in_threadpool(
+            self._dispatch, backend, action, service_id, authorization, content_type, body, site
+        )
+        return self._cors(request, response)
+
+    def _dispatch(
+        self,
+        backend: Backend,
+        action: str,
+        service_id: str | None,
+        authorization: str | None,
+        content_type: str,
+        body: bytes | None,
+        site: Site,
+    ) -> Response:
+        event = HookCallEvent(occurred_at=backend.clock.now(), action=action, service_id=service_id, status=500)
+        response: Response
+        try:
+            path = "/cds-services" + (f"/{service_id}" if service_id else "")
+            path += "/feedback" if action == "cds-feedback" else ""
+            caller = self.verifier.verify(authorization, site.base_url + path, event.occurred_at)
+            event = replace(event, iss=caller.iss, tenant=caller.tenant, jti=caller.jti)
+            if action == "cds-discovery":
+                response, event = (
+                    JSONResponse(Discovery(services=tuple(s.definition() for s in SERVICES)).dump()),
+                    event,
+                )
+            else:
+                document = _json_body(content_type, body)
+                handle = self._feedback if action == "cds-feedback" else self._hook
+                response, event = handle(backend, str(service_id), document, caller, site, event)
+        except Unauthorized as exc:
+            response, event = _unauthorized(), replace(event, reason=exc.reason)
+        except _Refused as exc:
+            response, event = _outcome(exc.status, exc.code, exc.diagnostics), replace(event, reason=exc.code)
+        except InvalidRequest as exc:
+            response, event = _outcome(400, "invalid", "; ".join(exc.problems)), replace(event, reason="invalid")
+        except PreconditionFailed as exc:
+            response, event = _outcome(412, "incomplete", str(exc)), replace(event, reason="precondition")
+        except StoreUnavailable:
+            response, event = (
+                _outcome(503, "transient", "a store KetaGuide needs did not answer"),
+                replace(event, reason="store"),
+            )
+        except Exception as exc:  # a defect: answer 500 without detail, log the kind of error only (no PHI)
+            log.error("CDS Hooks %s failed: %s", action, type(exc).__name__)
+            response, event = _outcome(500, "exception", "internal error"), replace(event, reason="error")
+        return self._audited(backend, response, replace(event, status=response.status_code))
+
+    def _hook(
+        self, backend: Backend, service_id: str, document: Any, caller: Caller, site: Site, event: HookCallEvent
+    ) -> tuple[Response, HookCallEvent]:
+        service = SERVICES_BY_ID.get(service_id)
+        if service is None:
+            raise _Refused(404, "not-found", f"no CDS service {service_id!r}")
+        try:
+            request = HookRequest.model_validate(document)
+        except ValidationError as exc:
+            raise InvalidRequest([f"{_where(e)}: {e['msg']}" for e in exc.errors()]) from None
+        event = replace(event, hook_instance=str(request.hookInstance), user_id=_text(request.context.get("userId")))
+        event = replace(event, patient_id=_text(request.context.get("patientId")))
+        outcome = run_hook(
+            service,
+            request,
+            caller,
+            backend.engine,
+            site=site,
+            fetcher=self.fetcher,
+            now=event.occurred_at,
+            new_uuid=self.new_uuid,
+            budget_seconds=self.budget_seconds,
+        )
+        self.stores.cards.record(outcome.issued)
+        uuids = tuple(card.uuid for card in outcome.issued)
+        event = replace(event, card_uuids=uuids, content_version=backend.engine.version)
+        return JSONResponse(outcome.response.dump()), event
+
+    def _feedback(
+        self, backend: Backend, service_id: str, document: Any, caller: Caller, site: Site, event: HookCallEvent
+    ) -> tuple[Response, HookCallEvent]:
+        if service_id not in SERVICES_BY_ID:
+            raise _Refused(404, "not-found", f"no CDS service {service_id!r}")
+        try:
+            request = FeedbackRequest.model_validate(document)
+        except ValidationError as exc:
+            raise InvalidRequest([f"{_where(e)}: {e['msg']}" for e in exc.errors()]) from None
+        record_feedback(request, service_id, caller, self.stores.cards, self.stores.feedback, event.occurred_at)
+        event = replace(event, card_uuids=tuple(dict.fromkeys(item.card for item in request.feedback)))
+        return Response(status_code=200), event
+
+    def _audited(self, backend: Backend, response: Response, event: HookCallEvent) -> Response:
+        try:
+            backend.audit.record(event)
+        except Exception as exc:  # unaudited answers are not given (fail closed)
+            log.error("CDS Hooks audit failed: %s", type(exc).__name__)
+            return _outcome(503, "transient", "the call could not be audited")
+        return response
+
+    # --- CORS (spec: CORS; OWASP): only the origins the clients file lists, never "*" -----------------------
+
+    def preflight(self, request: Request) -> Response:
+        response = Response(status_code=204)
+        if self._allowed_origin(request):
+            response.headers["Access-Control-Allow-Methods"] = _CORS_METHODS
+            response.headers["Access-Control-Allow-Headers"] = _CORS_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+        return self._cors(request, response)
+
+    def _cors(self, request: Request, response: Response) -> Response:
+        origin = self._allowed_origin(request)
+        if origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+        return response
+
+    def _allowed_origin(self, request: Request) -> str | None:
+        origin = request.headers.get("origin")
+        return origin if origin and origin.rstrip("/") in self.clients.origins else None
+
+    # --- evidence pages --------------------------------------------------------------------------------------
+
+    def evidence(self, request: Request, version: str, card_type: str) -> Response:
+        knowledge = self.backend_of(request).engine.knowledge
+        page = evidence_page(knowledge, card_type) if version == knowledge.version else None
+        if page is None:
+            return _not_served(version, knowledge.version)
+        return HTMLResponse(render_html(page, knowledge.version, knowledge.content_hash), headers=_HTML_HEADERS)
+
+    def schedule(self, request: Request, version: str, drugs: Sequence[str]) -> Response:
+        knowledge = self.backend_of(request).engine.knowledge
+        if version != knowledge.version:
+            return _not_served(version, knowledge.version)
+        page = schedule_page(knowledge, drugs[:20])
+        return HTMLResponse(render_html(page, knowledge.version, knowledge.content_hash), headers=_HTML_HEADERS)
+
+
+def cds_hooks_router(
+    backend: Backend | BackendOf,
+    *,
+    clients: ClientRegistry,
+    stores: CdsStores,
+    public_url: str | None = None,
+    fetcher: FhirFetcher | None = None,
+    keys: KeySets | None = None,
+    fetch_budget_seconds: float = 3.0,
+    new_uuid: Callable[[], str] | None = None,
+    patient_path: str = "/patients/fhir/{patient_id}",
+) -> APIRouter:
+    """The CDS Hooks routes (see the module docstring).
+
+    `backend` is fixed, or found per request (the server builds its runtime and database at start-up and keeps
+    them on `app.state`); `fetcher` and `keys` are replaceable for tests."""
+    warm_up()
+    fixed = backend if isinstance(backend, Backend) else None
+    endpoints = _Endpoints(
+        (lambda _request: fixed) if fixed is not None else backend,  # type: ignore[arg-type]
+        clients,
+        stores,
+        public_url,
+        fetcher or HttpFhirFetcher(),
+        keys,
+        fetch_budget_seconds,
+        new_uuid or (lambda: str(uuid4())),
+        patient_path,
+    )
+    router = APIRouter(include_in_schema=False)  # described by discovery; its auth is the client JWT, not the API's
+
+    @router.get("/cds-services")
+    async def discovery(request: Request) -> Response:
+        return await endpoints.call(request, "cds-discovery")
+
+    @router.post("/cds-services/{service_id}")
+    async def hook(request: Request, service_id: str) -> Response:
+        return await endpoints.call(request, "cds-call", service_id)
+
+    @router.post("/cds-services/{service_id}/feedback")
+    async def feedback(request: Request, service_id: str) -> Response:
+        return await endpoints.call(request, "cds-feedback", service_id)
+
+    for path in ("/cds-services", "/cds-services/{service_id}", "/cds-services/{service_id}/feedback"):
+        router.add_api_route(path, endpoints.preflight, methods=["OPTIONS"])
+
+    @router.get("/cds-evidence/{version}/lamotrigine-schedule")
+    def schedule(
+        request: Request,
+        version: str,
+        with_: list[str] = Query(default_factory=list, alias="with"),  # noqa: B008  # FastAPI declares query parameters as defaults
+    ) -> Response:
+        return endpoints.schedule(request, version, with_)
+
+    @router.get("/cds-evidence/{version}/{card_type}")
+    def evidence(request: Request, version: str, card_type: str) -> Response:
+        return endpoints.evidence(request, version, card_type)
+
+    return router
+
+
+def router(settings: Settings, stores: CdsStores | None = None) -> APIRouter:
+    """The CDS Hooks routes of the server's app: the care engine, clock and audit trail are the app's own
+    (`app.state.runtime` and `app.state.records`, built at start-up); and, for admins, the feedback counted per
+    card type at `GET /api/v1/cds/feedback` (the server's own admin check; left out of the OpenAPI document until
+    the server's access matrix lists it)."""
+    from ketaguide.http.security import ADMIN, require
+
+    stores = stores or stores_from_settings(settings.redis_url)
+    routes = router_from_settings(settings, _server_backend, stores)
+    admin = Depends(require(*ADMIN, audit_as=("read", "cds-feedback")))
+    routes.include_router(feedback_admin_router(stores.feedback, [admin]), prefix="/api/v1", include_in_schema=False)
+    return routes
+
+
+def _server_backend(request: Request) -> Backend:
+    state = request.app.state
+    backend: Backend | None = getattr(state, "cds_backend", None)
+    if backend is None:
+        from ketaguide.services.assessment import assess
+
+        runtime, records = state.runtime, state.records
+        engine = CareEngine(knowledge=runtime.knowledge, assess=lambda document: assess(runtime, document))
+        backend = state.cds_backend = Backend(engine=engine, clock=runtime.clock, audit=RecordsHookAudit(records))
+    return backend
+
+
+class RecordsHookAudit:
+    """Every CDS call as an event of the server's hash-chained audit trail, in a transaction of its own.
+
+    The trail has no columns for the client's `iss` and `jti` or the EHR's patient id (its `patient_id` is
+    KetaGuide's own patient), so: `user_name` = the issuer, `role` = "ehr-client", `request_id` = the jti,
+    `resource_id` = the hookInstance and the EHR's Patient reference. Card uuids are in the card ledger, by
+    hookInstance. (The server's owners may move this into services/audit.py and give the trail those columns.)"""
+
+    _OUTCOMES: ClassVar[dict[int, str]] = {
+        200: "success",
+        401: "denied",
+        404: "not_found",
+        412: "precondition_failed",
+        400: "invalid",
+    }
+
+    def __init__(self, records: Any) -> None:
+        self.records = records
+
+    def record(self, event: HookCallEvent) -> None:
+        from ketaguide.storage.audit import AuditEvent, append
+
+        target = " ".join(p for p in (event.hook_instance, event.patient_id and f"Patient/{event.patient_id}") if p)
+        audit_event = AuditEvent(
+            action=event.action,
+            resource_type=f"cds:{event.service_id}"[:40] if event.service_id else "cds:discovery",
+            outcome=self._OUTCOMES.get(event.status, "invalid" if event.status < 500 else "error"),
+            resource_id=target[:200] or None,
+            user_name=(event.iss or "unverified client")[:100],
+            role="ehr-client",
+            request_id=(event.jti or "")[:64] or None,
+        )
+        with self.records.database.write() as connection:
+            append(connection, audit_event, event.occurred_at)
+
+
+def router_from_settings(
+    settings: Settings, backend: Backend | BackendOf, stores: CdsStores | None = None
+) -> APIRouter:
+    """The router as configured by KETAGUIDE_CDS_CLIENTS, KETAGUIDE_REDIS_URL and KETAGUIDE_PUBLIC_URL."""
+    if not settings.redis_url:
+        log.warning("CDS Hooks: no KETAGUIDE_REDIS_URL; the JWT replay guard is per process (one worker only)")
+    return cds_hooks_router(
+        backend,
+        clients=load_clients(settings.cds_clients),
+        stores=stores or stores_from_settings(settings.redis_url),
+        public_url=settings.public_url,
+    )
+
+
+def cds_app(router: APIRouter) -> FastAPI:
+    """A bare app serving only the CDS routes (tests and benchmarks; the server includes the router in its own)."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(router)
+    return app
+
+
+def feedback_admin_router(log_: FeedbackLog, dependencies: Sequence[Any]) -> APIRouter:
+    """`GET /cds/feedback`: feedback counted per service and card type, for admins. The server mounts it under
+    its API prefix with its own admin dependency (`dependencies=[Depends(require_admin)]`)."""
+    router = APIRouter(dependencies=list(dependencies))
+
+    @router.get("/cds/feedback")
+    def summary() -> dict[str, Any]:
+        return {"card_types": [asdict(count) for count in feedback_summary(log_.records())]}
+
+    return router
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is over `limit` bytes (refused after authentication, as 400)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _json_body(content_type: str, body: bytes | None) -> Any:
+    if "json" not in content_type.lower():
+        raise _Refused(415, "not-supported", "the body must be JSON (Content-Type: application/json)")
+    if body is None:
+        raise InvalidRequest(["the body is too large"])
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("duplicate key")
+        return dict(pairs)
+
+    def no_constants(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(body, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        raise InvalidRequest([f"the body is not valid JSON ({str(exc)[:80]})"]) from None
+
+
+def _unauthorized() -> Response:
+    """A bare 401 (best-practices.md: no detail); the header names the scheme only."""
+    return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _outcome(status: int, code: str, diagnostics: str) -> Response:
+    return JSONResponse(operation_outcome(code, diagnostics), status_code=status, media_type="application/fhir+json")
+
+
+def _not_served(version: str, current: str) -> Response:
+    text = f"Content version {version!r} is not served here (this server holds {current!r})."
+    return Response(text, status_code=404, media_type="text/plain")
+
+
+def _where(error: Mapping[str, Any]) -> str:
+    return ".".join(str(p) for p in error.get("loc", ())) or "body"
+
+
+def _text(value: object) -> str | None:
+    return value[:200] if isinstance(value, str) else None

@@ -1,0 +1,115 @@
+"""The database: one SQLAlchemy engine with KetaGuide's durability settings, and its transactions.
+
+SQLite (the embedded default), on every connection: `journal_mode=WAL` (readers never block the writer),
+`synchronous=FULL` (a commit is synced to disk before it is acknowledged, so it survives a power loss, not only a
+crash of the process), `foreign_keys=ON` and `busy_timeout` (a writer waits for the lock instead of failing).
+pysqlite's own implicit transactions are switched off and KetaGuide emits BEGIN itself, `BEGIN IMMEDIATE` for
+writes, so a write transaction takes the write lock at its start and two writers never deadlock upgrading a read
+lock (the recipe of SQLAlchemy's SQLite dialect documentation, "Serializable isolation / Savepoints / Transactional
+DDL"). WAL needs a local file system, not a network share.
+
+PostgreSQL: KetaGuide refuses to store on a server that acknowledges commits before they are durable
+(`fsync=off` or `synchronous_commit=off`), checked by `durability_problems()` when the server starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from ketaguide.domain.errors import ConfigurationError, FieldProblem
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_BEGIN_OPTION = "ketaguide_begin"
+
+
+def engine_url(url: str) -> str:
+    """`url` with the driver KetaGuide uses: psycopg 3 for PostgreSQL (SQLAlchemy's default is psycopg2)."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def redacted(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    return make_url(engine_url(url)).render_as_string(hide_password=True)
+
+
+class Database:
+    """One engine per process (a pool of connections); `write()` and `read()` open transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = engine_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        if self.dialect == "sqlite":
+            _create_sqlite_folder(self.url)
+            self.engine: Engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_timeout=60)
+            _configure_sqlite(self.engine)
+        elif self.dialect == "postgresql":
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=20, pool_timeout=60, pool_pre_ping=True
+            )
+        else:
+            problem = f"{redacted(url)!r}: KetaGuide stores in SQLite or PostgreSQL only"
+            raise ConfigurationError([FieldProblem("KETAGUIDE_DATABASE_URL", problem)])
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends, rolled back if it raises."""
+        options = {_BEGIN_OPTION: "BEGIN IMMEDIATE"}
+        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (a consistent snapshot in WAL mode and in PostgreSQL)."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    def durability_problems(self) -> list[str]:
+        """Settings under which an acknowledged write could be lost; empty when every commit is durable."""
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+                mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+                problems = [] if synchronous == 2 else [f"SQLite synchronous is {synchronous}, not FULL (2)"]
+                return problems + ([] if mode == "wal" else [f"SQLite journal_mode is {mode}, not wal"])
+            problems = []
+            for setting in ("fsync", "synchronous_commit"):
+                value = connection.exec_driver_sql(f"SHOW {setting}").scalar()
+                if value == "off":
+                    problems.append(f"PostgreSQL {setting} is off: acknowledged commits could be lost")
+            return problems
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _create_sqlite_folder(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite must not BEGIN on its own; `_on_begin` does
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            f"busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
+            "journal_mode = WAL",
+            "synchronous = FULL",
+            "foreign_keys = ON",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))

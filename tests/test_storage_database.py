@@ -1,0 +1,294 @@
+"""Storage on SQLite and PostgreSQL: migrations, durability settings, the audit trail's immutability and tamper
+detection, tokens stored as hashes, optimistic concurrency, idempotency keys, the CDS Hooks replay guard."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from ketaguide.services import patients, users
+from ketaguide.services.access import Caller, Principal, Role, Unauthenticated
+from ketaguide.services.audit import audited, verify_trail
+from ketaguide.services.records import Records
+from ketaguide.storage import audit, repository, schema
+from ketaguide.storage.audit import AuditEvent
+from ketaguide.storage.engine import Database
+from ketaguide.storage.errors import Conflict, Gone, NotFound, PreconditionFailed
+from ketaguide.storage.tables import audit_events, metadata
+from ketaguide.storage.tables import users as users_table
+from test_server_support import (  # noqa: F401  # fixtures
+    database,
+    database_url,
+    empty_database_url,
+    postgres,
+    postgres_template,
+    sqlite_template,
+)
+
+
+class TickingClock:
+    """A clock that moves one second per reading, from a fixed start."""
+
+    def __init__(self) -> None:
+        self.current = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+        self.lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self.lock:
+            self.current += timedelta(seconds=1)
+            return self.current
+
+
+@pytest.fixture
+def records(database: Database) -> Records:  # noqa: F811  # the imported fixture
+    return Records(database=database, clock=TickingClock())
+
+
+@pytest.fixture
+def clinician(records: Records) -> Iterator[Caller]:
+    user, _ = users.add_user(records, "dr-a", Role.CLINICIAN)
+    yield Caller(Principal(user.id, user.name, user.role), request_id="req-1")
+
+
+# Migrations and settings ------------------------------------------------------------------------------------------
+
+
+def test_migrations_create_the_tables_of_the_model_and_run_down_and_up(empty_database_url: str) -> None:  # noqa: F811
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    db = Database(empty_database_url)
+    try:
+        assert schema.schema_state(db).current is None
+        assert schema.upgrade(db).is_current
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), metadata)
+        assert differences == []
+        assert schema.downgrade(db, "base").current is None
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        assert schema.upgrade(db).is_current
+    finally:
+        db.close()
+
+
+def test_sqlite_is_durable_and_postgresql_commits_synchronously(database: Database) -> None:  # noqa: F811
+    assert database.durability_problems() == []
+    if database.dialect == "sqlite":
+        with database.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_foreign_keys_are_enforced(database: Database) -> None:  # noqa: F811
+    from sqlalchemy.exc import IntegrityError
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    values = {"id": "o", "patient_id": "no-such-patient", "observed_on": now.date(), "recorded_at": now}
+    with pytest.raises(IntegrityError), database.write() as connection:
+        repository.insert_observation(connection, {**values, "recorded_by": 999, "bladder_symptoms": "[]"})
+
+
+# The audit trail --------------------------------------------------------------------------------------------------
+
+
+def _append(records: Records, count: int) -> None:
+    with records.database.write() as connection:
+        for n in range(count):
+            event = AuditEvent(action="read", resource_type="patient", outcome="success", resource_id=f"p{n}")
+            audit.append(connection, event, records.clock.now())
+
+
+def test_the_audit_trail_refuses_update_and_delete(records: Records) -> None:
+    _append(records, 3)
+    refused = 0
+    for statement in ("UPDATE audit_events SET outcome = 'denied' WHERE seq = 2", "DELETE FROM audit_events"):
+        try:
+            with records.database.write() as connection:
+                connection.execute(text(statement))
+        except Exception as error:
+            assert "append-only" in str(error)
+            refused += 1
+    assert refused == 2
+    assert verify_trail(records).intact and verify_trail(records).events == 3
+
+
+def _drop_audit_triggers(db: Database) -> None:
+    """What an attacker with DDL rights would do first."""
+    with db.write() as connection:
+        if db.dialect == "sqlite":
+            connection.execute(text("DROP TRIGGER audit_events_no_update"))
+            connection.execute(text("DROP TRIGGER audit_events_no_delete"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_events_no_change ON audit_events"))
+
+
+@pytest.mark.parametrize(
+    ("tampering", "expected"),
+    [
+        ("UPDATE audit_events SET outcome = 'denied' WHERE seq = 3", "event 3: content does not match"),
+        ("DELETE FROM audit_events WHERE seq = 3", "events 3 to 3 missing"),
+        ("DELETE FROM audit_events WHERE seq = 5", "events 5 to 5 missing at the end"),
+        (
+            "INSERT INTO audit_events SELECT seq + 1, occurred_at, user_id, user_name, role, action, "
+            "resource_type, resource_id, patient_id, outcome, request_id, hash, hash FROM audit_events "
+            "WHERE seq = 5",
+            "events 6 to 6 are not in the chain head (inserted)",
+        ),
+    ],
+)
+def test_audit_verify_reports_altered_deleted_and_inserted_events(
+    records: Records, tampering: str, expected: str
+) -> None:
+    _append(records, 5)
+    _drop_audit_triggers(records.database)
+    with records.database.write() as connection:
+        connection.execute(text(tampering))
+    report = verify_trail(records)
+    assert not report.intact
+    assert any(expected in problem for problem in report.problems), report.problems
+
+
+def test_every_single_byte_mutation_of_an_event_is_detected(records: Records) -> None:
+    _append(records, 20)
+    _drop_audit_triggers(records.database)
+    rng = random.Random(7)
+    columns = ["action", "resource_type", "resource_id", "outcome", "user_name", "request_id", "hash", "prev_hash"]
+    detected = 0
+    for _ in range(25):
+        seq, column = rng.randint(1, 20), rng.choice(columns)
+        with records.database.write() as connection:
+            original = connection.execute(text(f"SELECT {column} FROM audit_events WHERE seq = {seq}")).scalar()
+            value = original or "x"
+            at = rng.randrange(len(value))
+            changed = value[:at] + chr((ord(value[at]) + 1) % 128 or 65) + value[at + 1 :]
+            update = text(f"UPDATE audit_events SET {column} = :v WHERE seq = {seq}")
+            connection.execute(update, {"v": changed})
+        detected += not verify_trail(records).intact
+        with records.database.write() as connection:
+            connection.execute(update, {"v": original})
+        assert verify_trail(records).intact
+    assert detected == 25
+
+
+def test_concurrent_appends_extend_one_chain(records: Records) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: _append(records, 5), range(16)))
+    report = verify_trail(records)
+    assert report.intact and report.events == 80
+
+
+# Users ------------------------------------------------------------------------------------------------------------
+
+
+def test_tokens_are_stored_only_as_hashes_and_revocation_is_immediate(records: Records) -> None:
+    user, token = users.add_user(records, "carol", "curator")
+    assert users.authenticate(records, token) == Principal(user.id, "carol", Role.CURATOR)
+    with records.database.read() as connection:
+        stored = [str(v) for row in connection.execute(select(users_table)).all() for v in row]
+        logged = [str(v) for row in connection.execute(select(audit_events)).all() for v in row]
+    assert not any(token in value for value in stored + logged)
+    users.revoke_user(records, "carol")
+    for bad in (token, None, "", "kg_short", "Bearer " + token, token + "x"):
+        with pytest.raises(Unauthenticated):
+            users.authenticate(records, bad)
+    with pytest.raises(Conflict):
+        users.add_user(records, "carol", "admin")
+
+
+def test_the_first_admin_is_created_once(records: Records) -> None:
+    token = users.ensure_first_admin(records)
+    assert token is not None and users.authenticate(records, token).role is Role.ADMIN
+    assert users.ensure_first_admin(records) is None
+
+
+# Patients ---------------------------------------------------------------------------------------------------------
+
+
+def test_patient_lifecycle_is_audited_without_identifiers(records: Records, clinician: Caller) -> None:
+    new = patients.NewPatient(display_name="Zelda Quux", mrn="MRN-77", birth_year=1980)
+    created = patients.create_patient(records, clinician, new)
+    assert patients.get_patient(records, clinician, created.id).version == 1
+    assert patients.search_patients(records, clinician, "zel", 10, 0).total == 1
+    assert patients.search_patients(records, clinician, "MRN-77", 10, 0).total == 1
+    assert patients.search_patients(records, clinician, "%", 10, 0).total == 0  # LIKE wildcards are literal
+    changed = patients.update_patient(records, clinician, created.id, 1, patients.PatientChanges(birth_year=1981))
+    assert (changed.version, changed.birth_year) == (2, 1981)
+    with pytest.raises(PreconditionFailed):
+        patients.update_patient(records, clinician, created.id, 1, patients.PatientChanges(birth_year=1982))
+    with pytest.raises(Conflict):
+        patients.create_patient(records, clinician, patients.NewPatient(display_name="B", mrn="MRN-77"))
+    patients.delete_patient(records, clinician, created.id, None)
+    with pytest.raises(Gone):
+        patients.get_patient(records, clinician, created.id)
+    with pytest.raises(NotFound):
+        patients.get_patient(records, clinician, "no-such-id")
+    assert patients.search_patients(records, clinician, None, 10, 0).total == 0
+
+    with records.database.read() as connection:
+        rows = connection.execute(select(audit_events).order_by(audit_events.c.seq)).mappings().all()
+    outcomes = [(r["action"], r["outcome"]) for r in rows if r["resource_type"] == "patient"]
+    assert outcomes == [
+        ("create", "success"),
+        ("read", "success"),
+        ("search", "success"),
+        ("search", "success"),
+        ("search", "success"),
+        ("update", "success"),
+        ("update", "precondition_failed"),
+        ("create", "conflict"),
+        ("delete", "success"),
+        ("read", "gone"),
+        ("read", "not_found"),
+        ("search", "success"),
+    ]
+    assert all(r["user_name"] == "dr-a" and r["role"] == "clinician" and r["request_id"] == "req-1" for r in rows[1:])
+    flattened = " ".join(str(v) for row in rows for v in row.values())
+    assert "Zelda" not in flattened and "MRN-77" not in flattened and "zel" not in flattened
+    assert verify_trail(records).intact
+
+
+def test_ten_concurrent_updates_of_one_version_give_one_success(records: Records, clinician: Caller) -> None:
+    created = patients.create_patient(records, clinician, patients.NewPatient(display_name="Race"))
+    barrier = threading.Barrier(10)
+
+    def update(n: int) -> str:
+        barrier.wait()
+        try:
+            patients.update_patient(records, clinician, created.id, 1, patients.PatientChanges(birth_year=1950 + n))
+        except PreconditionFailed:
+            return "412"
+        return "200"
+
+    with ThreadPoolExecutor(10) as pool:
+        results = sorted(pool.map(update, range(10)))
+    assert results == ["200"] + ["412"] * 9
+    assert patients.get_patient(records, clinician, created.id).version == 2
+
+
+# CDS Hooks storage --------------------------------------------------------------------------------------------------
+
+
+def test_a_jti_is_accepted_once_until_it_expires(records: Records) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with records.database.write() as connection:
+        assert repository.remember_jti(connection, "https://ehr", "j1", now + timedelta(minutes=5), now)
+        assert not repository.remember_jti(connection, "https://ehr", "j1", now + timedelta(minutes=5), now)
+        assert repository.remember_jti(connection, "https://other", "j1", now + timedelta(minutes=5), now)
+    later = now + timedelta(minutes=6)
+    with records.database.write() as connection:
+        assert repository.remember_jti(connection, "https://ehr", "j1", later + timedelta(minutes=5), later)
+
+
+def test_a_failed_audited_operation_leaves_no_change_and_one_failure_event(records: Records) -> None:
+    with pytest.raises(NotFound), audited(records, None, "delete", "patient", resource_id="x") as work:
+        repository.live_patient(work.connection, "x")
+    with records.database.read() as connection:
+        rows = connection.execute(select(audit_events.c.outcome)).scalars().all()
+    assert rows == ["not_found"]
