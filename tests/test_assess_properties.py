@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from ketaguide.domain.care.diagnosis import COUNTED_CRITERIA, diagnose, severity_for
 from ketaguide.domain.care.intake import Condition, Criterion, Intake, Substance, Symptom, parse_intake
-from ketaguide.domain.care.phase import Phase
 from ketaguide.domain.care.plan import evaluate
 from ketaguide.domain.care.rules import ClinicalContent
+from ketaguide.domain.evidence.models import Phase
 from ketaguide.domain.evidence.pack import KnowledgePack
 
 SEVERITY_RANK = {"none": 0, "mild": 1, "moderate": 2, "severe": 3}

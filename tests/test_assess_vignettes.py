@@ -10,9 +10,10 @@ from ketaguide.domain.care.conventions import CareConventions
 from ketaguide.domain.care.diagnosis import diagnose, remission_for, severity_for
 from ketaguide.domain.care.findings import CarePlan
 from ketaguide.domain.care.intake import parse_intake
-from ketaguide.domain.care.phase import Phase, assess_phase
+from ketaguide.domain.care.phase import assess_phase
 from ketaguide.domain.care.plan import evaluate
 from ketaguide.domain.care.rules import ClinicalContent
+from ketaguide.domain.evidence.models import Phase
 from ketaguide.domain.evidence.pack import KnowledgePack
 
 SIX = ["larger_amounts", "cut_down", "time_spent", "craving", "role_failure", "tolerance"]

@@ -19,8 +19,8 @@ from ketaguide.domain.care.findings import (
     RedFlag,
     SourceConflict,
 )
-from ketaguide.domain.care.phase import Phase
 from ketaguide.domain.citing.references import Reference
+from ketaguide.domain.evidence.models import Phase
 
 
 class CarePlanReport(BaseModel):

@@ -37,7 +37,6 @@ from ketaguide.domain.care.interactions import (
     normalise_name,
     without_modifiers,
 )
-from ketaguide.domain.care.phase import Phase
 from ketaguide.domain.care.rules import (
     REQUIRED_POPULATIONS,
     CareOptionRule,
@@ -52,6 +51,7 @@ from ketaguide.domain.care.rules import (
 )
 from ketaguide.domain.citing.citer import Cites, ReferenceEntry
 from ketaguide.domain.errors import KnowledgePackError
+from ketaguide.domain.evidence.models import Phase
 from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge.loader import content_root, read_model
 

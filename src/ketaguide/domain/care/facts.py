@@ -14,8 +14,8 @@ from typing import Literal, get_args
 from ketaguide.domain.care.diagnosis import Diagnosis, Severity
 from ketaguide.domain.care.intake import Condition, Criterion, Intake, Substance, Symptom
 from ketaguide.domain.care.interactions import Exposure
-from ketaguide.domain.care.phase import Phase
 from ketaguide.domain.care.rules import ClinicalContent, TriggeredRule
+from ketaguide.domain.evidence.models import Phase
 
 Facts = dict[str, list[str]]
 # The stage whose rules name a fact; a later stage also sees the facts earlier stages add (see `plan`).

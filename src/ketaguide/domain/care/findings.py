@@ -14,10 +14,9 @@ from ketaguide.domain.care.conventions import Urgency
 from ketaguide.domain.care.diagnosis import Diagnosis
 from ketaguide.domain.care.dosing import RegimenId
 from ketaguide.domain.care.interactions import InteractionSeverity, MatchedBy
-from ketaguide.domain.care.phase import Phase
 from ketaguide.domain.care.rules import OptionKind, OptionStatus, RedFlagCode, RuleEffect, RuleEvidence
 from ketaguide.domain.citing.references import Reference
-from ketaguide.domain.evidence.models import Level
+from ketaguide.domain.evidence.models import Level, Phase
 
 # Where a status reason comes from: a sourced rule, a rule stating that no sourced data exists, or a medicine the
 # formulary did not recognise (so what the option takes from co-medication could not be checked).

@@ -8,20 +8,10 @@ prints the values it applied, so the output always says which convention decided
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 
 from ketaguide.domain.care.conventions import CareConventions
 from ketaguide.domain.care.intake import Intake
-
-
-class Phase(StrEnum):
-    """A phase of care. `unknown` is an assessment (time of last use not recorded), never a phase an option is for."""
-
-    INTOXICATION = "intoxication"
-    WITHDRAWAL = "withdrawal"
-    EARLY_ABSTINENCE = "early_abstinence"
-    RELAPSE_PREVENTION = "relapse_prevention"
-    UNKNOWN = "unknown"
+from ketaguide.domain.evidence.models import Phase
 
 
 def assess_phase(intake: Intake, conventions: CareConventions) -> tuple[Phase, str]:

@@ -39,7 +39,7 @@ from ketaguide.domain.care.interactions import (
     patient_exposures,
     unchecked_exposures,
 )
-from ketaguide.domain.care.phase import Phase, assess_phase
+from ketaguide.domain.care.phase import assess_phase
 from ketaguide.domain.care.rules import (
     CareOptionRule,
     ClinicalContent,
@@ -51,6 +51,7 @@ from ketaguide.domain.care.rules import (
 from ketaguide.domain.care.safety import FiredRule, fired_rules, not_offered, option_status, unrecognised_message
 from ketaguide.domain.citing.citer import Citer, Cites
 from ketaguide.domain.citing.statements import conflict_statement
+from ketaguide.domain.evidence.models import Phase
 from ketaguide.domain.evidence.pack import KnowledgePack
 
 NOT_CHECKED = "no curated interaction pair names it, so it was not checked; not listed never means no interaction"

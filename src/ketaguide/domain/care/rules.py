@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ketaguide.domain.care.conventions import CareConventions, Urgency
 from ketaguide.domain.care.dosing import KetamineDosing, LamotrigineDosing
 from ketaguide.domain.care.interactions import Formulary, InteractionRule
-from ketaguide.domain.care.phase import Phase
 from ketaguide.domain.citing.citer import Cites, ReferenceEntry
+from ketaguide.domain.evidence.models import Phase
 
 RedFlagCode = Literal[
     "suicidal_ideation",

@@ -8,8 +8,9 @@ loader builds these objects.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Level(StrEnum):
@@ -123,14 +124,15 @@ _ANSWERS_OF_TYPE = {
 }
 
 
-class TreatmentPhase(StrEnum):
-    """Phases of care for KUD, as the systematic review in the pack divides them."""
+class Phase(StrEnum):
+    """The phase of care, one concept for both engines: what a claim is about, what an option is for, and where a
+    patient is. `unknown` is an assessment only (time of last use not recorded), never a phase an option is for."""
 
     INTOXICATION = "intoxication"
     WITHDRAWAL = "withdrawal"
     EARLY_ABSTINENCE = "early_abstinence"
     RELAPSE_PREVENTION = "relapse_prevention"
-    ANY = "any"
+    UNKNOWN = "unknown"
 
 
 class Hedging(StrEnum):
@@ -159,7 +161,14 @@ class About(BaseModel):
     intervention: str | None = Field(None, description="intervention or exposure (a lexicon concept id)")
     condition: str | None = None
     outcome: str | None = None
-    phase: TreatmentPhase = TreatmentPhase.ANY
+    phase: Phase | Literal["any"] = Field("any", description="the phase the claim is about; any: not specific")
+
+    @field_validator("phase")
+    @classmethod
+    def _a_claim_is_about_a_known_phase(cls, phase: Phase | str) -> Phase | str:
+        if phase == Phase.UNKNOWN:
+            raise ValueError("'unknown' describes a patient's assessment, not what a claim is about; use 'any'")
+        return phase
 
 
 class Claim(BaseModel):
