@@ -48,6 +48,12 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/api/v1/users/{name}/revoke"): ADMIN,
     ("GET", "/api/v1/audit"): ADMIN,
 }
+# Mounted with CDS Hooks (`ketaguide.http.cds_hooks.router`, as `ketaguide serve` does); its /cds-services routes
+# are not API operations (described by discovery, authenticated by the EHR's JWT).
+CDS_EXPECTED: dict[tuple[str, str], set[str] | str] = {
+    ("GET", "/api/v1/cds/feedback"): ADMIN,
+}
+ALL_EXPECTED = {**EXPECTED, **CDS_EXPECTED}
 ROLES = ("clinician", "curator", "admin")
 BAD_CREDENTIALS = ("none", "malformed", "revoked", "unknown", "basic")
 
@@ -67,7 +73,10 @@ def client_and_tokens(
     tokens["revoked"] = add_user(records, "gone", "clinician")[1]
     revoke_user(records, "gone")
     with build_runtime(load_settings(retriever="lexical")) as runtime:
-        app = create_app(load_settings(retriever="lexical"), runtime=runtime, records=records)
+        from ketaguide.http import cds_hooks
+
+        settings = load_settings(retriever="lexical")
+        app = create_app(settings, runtime=runtime, records=records, routers=[cds_hooks.router(settings)])
         with TestClient(app) as client:
             yield client, tokens
     db.close()
@@ -92,7 +101,7 @@ def _headers(credential: str, tokens: dict[str, str]) -> dict[str, str]:
 
 def test_every_operation_is_in_the_matrix(client_and_tokens: tuple[TestClient, dict[str, str]]) -> None:
     client, _ = client_and_tokens
-    assert sorted(_operations(client)) == sorted(EXPECTED)
+    assert sorted(_operations(client)) == sorted(ALL_EXPECTED)
 
 
 def test_every_role_and_credential_gets_what_the_matrix_says(
@@ -102,7 +111,7 @@ def test_every_role_and_credential_gets_what_the_matrix_says(
     cases = unauthorized_2xx = 0
     for method, template in _operations(client):
         path = template.format(patient_id="p", encounter_id="e", source_id="s", claim_id="c", name="nobody")
-        admitted = EXPECTED[(method, template)]
+        admitted = ALL_EXPECTED[(method, template)]
         for credential in ROLES + BAD_CREDENTIALS:
             response = client.request(method, path, headers=_headers(credential, tokens), json={})
             status, cases = response.status_code, cases + 1
@@ -114,4 +123,4 @@ def test_every_role_and_credential_gets_what_the_matrix_says(
                 expected = 403 if credential in ROLES else 401
                 assert status == expected, (method, template, credential, status, response.text)
                 unauthorized_2xx += 200 <= status < 300
-    assert cases == len(EXPECTED) * (len(ROLES) + len(BAD_CREDENTIALS)) and unauthorized_2xx == 0
+    assert cases == len(ALL_EXPECTED) * (len(ROLES) + len(BAD_CREDENTIALS)) and unauthorized_2xx == 0

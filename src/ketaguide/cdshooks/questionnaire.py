@@ -138,13 +138,15 @@ def _answers(
         if name in found:
             problems.append(FieldProblem(f"{path}.linkId", f"item {link!r} is answered twice"))
             continue
-        value = _value(item, name, fields[name], path, problems)
+        value = _value(item, name, f"{prefix}{name}", fields[name], path, problems)
         if value is not None:
             found[name] = value
     return found
 
 
-def _value(item: Mapping[str, Any], name: str, info: FieldInfo, path: str, problems: list[FieldProblem]) -> Any:
+def _value(
+    item: Mapping[str, Any], name: str, link: str, info: FieldInfo, path: str, problems: list[FieldProblem]
+) -> Any:
     kind, options, repeats = _kind(info.annotation)
     if kind == "group":
         asq = _answers(item.get("item"), AsqAnswers.model_fields, f"{path}.item", f"{name}.", problems)
@@ -154,33 +156,34 @@ def _value(item: Mapping[str, Any], name: str, info: FieldInfo, path: str, probl
     if not answers:
         return None
     if len(answers) > 1 and not repeats:
-        problems.append(FieldProblem(f"{path}.answer", f"item {name!r} takes one answer"))
+        problems.append(FieldProblem(f"{path}.answer", f"item {link!r} takes one answer"))
         return None
-    values = [_one(a, kind, name, options, f"{path}.answer[{i}]", problems) for i, a in enumerate(answers)]
+    values = [_one(a, kind, name, link, options, f"{path}.answer[{i}]", problems) for i, a in enumerate(answers)]
     return values if repeats else values[0]
 
 
 def _one(
-    answer: object, kind: str, name: str, options: tuple[str, ...], path: str, problems: list[FieldProblem]
+    answer: object, kind: str, name: str, link: str, options: tuple[str, ...], path: str, problems: list[FieldProblem]
 ) -> Any:
+    """One answer's value; each problem names the item's linkId (`link`)."""
     if not isinstance(answer, Mapping):
-        problems.append(FieldProblem(path, "must be an object"))
+        problems.append(FieldProblem(path, f"item {link!r}: an answer must be an object"))
         return None
     if kind == "choice":
         coding = answer.get("valueCoding")
         if not isinstance(coding, Mapping) or coding.get("system") != CODE_SYSTEM + name:
-            problems.append(FieldProblem(path, f"must be a valueCoding in {CODE_SYSTEM + name}"))
+            problems.append(FieldProblem(path, f"item {link!r}: must be a valueCoding in {CODE_SYSTEM + name}"))
             return None
         if coding.get("code") not in options:
-            problems.append(FieldProblem(path, f"unknown code {coding.get('code')!r}"))
+            problems.append(FieldProblem(path, f"item {link!r}: unknown code {coding.get('code')!r}"))
         return coding.get("code")
     key = _VALUE[kind]
     value = answer.get(key)
     wrong = value is None or isinstance(value, bool) != (kind == "boolean")
     if wrong or (kind == "string" and not isinstance(value, str)) or (kind == "integer" and not isinstance(value, int)):
-        problems.append(FieldProblem(path, f"must be a {key}"))
+        problems.append(FieldProblem(path, f"item {link!r}: must be a {key}"))
         return None
     if kind == "decimal" and not isinstance(value, int | float):
-        problems.append(FieldProblem(path, f"must be a {key}"))
+        problems.append(FieldProblem(path, f"item {link!r}: must be a {key}"))
         return None
     return float(value) if kind == "decimal" and isinstance(value, int | float) else value

@@ -2,10 +2,9 @@
 feedback received, and the audit of every call.
 
 Each protocol has an in-memory twin (one process: tests, a single worker) and, for the first three, a Redis one
-(`KETAGUIDE_REDIS_URL`) that several workers share. `HookAudit` is implemented by the server's audit trail.
-To do for the server: database-backed `ReplayCache`, `CardLedger` and `FeedbackLog` (tables `cds_jti` and
-`cds_feedback` exist in ketaguide.storage; an issued-card table and a unique feedback key are still needed), so that
-several workers without Redis share them; until then `stores_from_settings` picks Redis or memory.
+(`KETAGUIDE_REDIS_URL`) and a database one (`ketaguide.cdshooks.database`, on the server's tables `cds_jti`,
+`cds_issued_cards` and `cds_feedback`) that several workers share. `HookAudit` is implemented by the server's audit
+trail. `stores_from_settings` picks Redis when configured, else the server's database, else memory.
 
 A store that cannot answer fails closed: `StoreUnavailable` becomes 503, never an accepted replay.
 """
@@ -19,7 +18,10 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ketaguide.cdshooks.database import RecordsSource
 
 
 class StoreUnavailable(Exception):
@@ -304,6 +306,14 @@ class CdsStores:
         return cls(MemoryReplayCache(), MemoryCardLedger(), MemoryFeedbackLog())
 
     @classmethod
+    def database(cls, records: RecordsSource) -> CdsStores:
+        """On the server's database (`records()`, with `.database` and `.clock`, is called per operation: the server
+        opens them at start-up)."""
+        from ketaguide.cdshooks.database import DatabaseCardLedger, DatabaseFeedbackLog, DatabaseReplayCache
+
+        return cls(DatabaseReplayCache(records), DatabaseCardLedger(records), DatabaseFeedbackLog(records))
+
+    @classmethod
     def redis(cls, url: str, prefix: str = PREFIX) -> CdsStores:
         import redis
 
@@ -311,6 +321,9 @@ class CdsStores:
         return cls(RedisReplayCache(client, prefix), RedisCardLedger(client, prefix), RedisFeedbackLog(client, prefix))
 
 
-def stores_from_settings(redis_url: str | None) -> CdsStores:
-    """Redis when `KETAGUIDE_REDIS_URL` is set, else memory (one worker only: a replay could pass another worker)."""
-    return CdsStores.redis(redis_url) if redis_url else CdsStores.memory()
+def stores_from_settings(redis_url: str | None, records: RecordsSource | None = None) -> CdsStores:
+    """Redis when `KETAGUIDE_REDIS_URL` is set; else the server's database when given (`records`: shared by its
+    workers); else memory (one worker only: a replay could pass another worker)."""
+    if redis_url:
+        return CdsStores.redis(redis_url)
+    return CdsStores.database(records) if records is not None else CdsStores.memory()

@@ -121,7 +121,9 @@ def create_app_from_environment() -> FastAPI:
     from ketaguide.cdshooks.stores import stores_from_settings
     from ketaguide.http import cds_hooks
 
-    stores = stores_from_settings(settings.redis_url)
+    # Without KETAGUIDE_REDIS_URL the replay guard, issued cards and feedback live in the server's database (opened at
+    # start-up, hence named by a function), so every worker shares them.
+    stores = stores_from_settings(settings.redis_url, lambda: app.state.records)
     app = create_app(settings, routers=[cds_hooks.router(settings, stores)])
     app.state.cds_feedback = stores.feedback  # the admin page counts feedback per card type from it
     return app

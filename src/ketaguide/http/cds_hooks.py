@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 from uuid import uuid4
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ketaguide.cdshooks.auth import Caller, KeySets, TokenVerifier, Unauthorized
 from ketaguide.cdshooks.catalog import SERVICES, SERVICES_BY_ID
@@ -42,6 +42,7 @@ from ketaguide.cdshooks.stores import (
     FeedbackLog,
     HookAudit,
     HookCallEvent,
+    MemoryReplayCache,
     StoreUnavailable,
     feedback_summary,
     stores_from_settings,
@@ -308,14 +309,19 @@ def cds_hooks_router(
 def router(settings: Settings, stores: CdsStores | None = None) -> APIRouter:
     """The CDS Hooks routes of the server's app: the care engine, clock and audit trail are the app's own
     (`app.state.runtime` and `app.state.records`, built at start-up); and, for admins, the feedback counted per
-    card type at `GET /api/v1/cds/feedback` (the server's own admin check; left out of the OpenAPI document until
-    the server's access matrix lists it)."""
+    card type at `GET /api/v1/cds/feedback` (the server's own admin check; in the OpenAPI document and the
+    server's access matrix, unlike the CDS routes, which discovery describes)."""
+    from ketaguide.http.routes import AUTHENTICATED, problems
     from ketaguide.http.security import ADMIN, require
 
     stores = stores or stores_from_settings(settings.redis_url)
-    routes = router_from_settings(settings, _server_backend, stores)
+    routes = APIRouter()
+    routes.include_router(router_from_settings(settings, _server_backend, stores))
     admin = Depends(require(*ADMIN, audit_as=("read", "cds-feedback")))
-    routes.include_router(feedback_admin_router(stores.feedback, [admin]), prefix="/api/v1", include_in_schema=False)
+    responses = problems(*AUTHENTICATED, 503)
+    routes.include_router(
+        feedback_admin_router(stores.feedback, [admin]), prefix="/api/v1", tags=["administration"], responses=responses
+    )
     return routes
 
 
@@ -371,13 +377,11 @@ def router_from_settings(
     settings: Settings, backend: Backend | BackendOf, stores: CdsStores | None = None
 ) -> APIRouter:
     """The router as configured by KETAGUIDE_CDS_CLIENTS, KETAGUIDE_REDIS_URL and KETAGUIDE_PUBLIC_URL."""
-    if not settings.redis_url:
-        log.warning("CDS Hooks: no KETAGUIDE_REDIS_URL; the JWT replay guard is per process (one worker only)")
+    stores = stores or stores_from_settings(settings.redis_url)
+    if isinstance(stores.replay, MemoryReplayCache):
+        log.warning("CDS Hooks: the JWT replay guard is in memory, per process (one worker only)")
     return cds_hooks_router(
-        backend,
-        clients=load_clients(settings.cds_clients),
-        stores=stores or stores_from_settings(settings.redis_url),
-        public_url=settings.public_url,
+        backend, clients=load_clients(settings.cds_clients), stores=stores, public_url=settings.public_url
     )
 
 
@@ -393,11 +397,29 @@ def feedback_admin_router(log_: FeedbackLog, dependencies: Sequence[Any]) -> API
     its API prefix with its own admin dependency (`dependencies=[Depends(require_admin)]`)."""
     router = APIRouter(dependencies=list(dependencies))
 
-    @router.get("/cds/feedback")
+    @router.get("/cds/feedback", response_model=FeedbackSummary)
     def summary() -> dict[str, Any]:
-        return {"card_types": [asdict(count) for count in feedback_summary(log_.records())]}
+        """CDS Hooks feedback counted per service and card type: each card once, by its latest outcome
+        (accepted, or overridden with the reasons given)."""
+        try:
+            records = log_.records()
+        except StoreUnavailable:
+            raise HTTPException(503, "the CDS feedback store did not answer") from None
+        return {"card_types": [asdict(count) for count in feedback_summary(records)]}
 
     return router
+
+
+class FeedbackCountItem(BaseModel):
+    service_id: str
+    card_type: str
+    accepted: int
+    overridden: int
+    override_reasons: dict[str, int] = Field(description="override reason code (or 'no reason given') -> cards")
+
+
+class FeedbackSummary(BaseModel):
+    card_types: list[FeedbackCountItem]
 
 
 async def _body(request: Request, limit: int) -> bytes | None:

@@ -19,6 +19,7 @@ from ketaguide.domain.answering.phrasing import (
     Clause,
     attributed,
     capital,
+    joined,
     missing_sentence,
     sentence,
     source_label,
@@ -29,6 +30,7 @@ from ketaguide.domain.answering.phrasing import (
 from ketaguide.domain.answering.policy import AnswerPolicy
 from ketaguide.domain.answering.relevance import coverage, focus, key, ranked, reach
 from ketaguide.domain.answering.selection import Selection
+from ketaguide.domain.answering.specifics import unstated_specific
 from ketaguide.domain.answering.understanding import QuestionUnderstanding
 from ketaguide.domain.evidence.models import AnswerType, StudyDesign
 from ketaguide.domain.evidence.pack import KnowledgePack
@@ -48,6 +50,21 @@ def compose_bottom_line(
     understanding: QuestionUnderstanding, selection: Selection, pack: KnowledgePack, policy: AnswerPolicy
 ) -> tuple[list[Clause], str]:
     """The bottom line's clauses (without the certainty clause) and, for the trace, how they were composed."""
+    clauses, how = _compose(understanding, selection, pack, policy)
+    if selection.answering and (
+        specific := unstated_specific(understanding.text, understanding.answer_type, selection.shown)
+    ):
+        # Evidence of the right kind, but none states the precise thing asked: say so first (specifics.py).
+        drug = joined(understanding.treatments, pack) or "ketamine"
+        what = specific.what.format(subject=subject_phrase(understanding, pack), drug=drug)
+        lead = Clause(f"None of KetaGuide's sources states {what}; the closest statements follow.")
+        return [lead, *clauses], f"{how}, after saying no source states {what}"
+    return clauses, how
+
+
+def _compose(
+    understanding: QuestionUnderstanding, selection: Selection, pack: KnowledgePack, policy: AnswerPolicy
+) -> tuple[list[Clause], str]:
     if not selection.answering:
         missing = Clause(missing_sentence(understanding, pack))
         return [missing, Clause("The closest related statements from the sources are below.")], "not stated"

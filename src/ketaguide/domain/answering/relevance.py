@@ -28,7 +28,11 @@ _UNTELLING_WORDS = (
 # Compare words by the first letters of their stems: "paralysed" meets "paralysis", "addictive" meets "addiction".
 _PREFIX = 6
 _KIND_WEIGHT = 0.5
+# Classes of treatment: every claim on a drug is about pharmacotherapy, so being about it tells nothing.
+_TREATMENT_CLASSES = frozenset({"pharmacotherapy"})
 _SHORT = 4
+# Routes of giving a drug, written short: too short for a word, but what tells the IM dose from the IV one.
+_ROUTE_WORDS = frozenset({"im", "iv"})
 _ENOUGH_WORDS = 2
 _HUMAN_DESIGN_RANK = {
     StudyDesign.CONTROLLED_TRIAL: 5,
@@ -39,6 +43,7 @@ _HUMAN_DESIGN_RANK = {
     StudyDesign.ANIMAL_PRECLINICAL: 1,
 }
 _BACKGROUND = frozenset({ClaimType.MECHANISM, ClaimType.EVIDENCE_LIMITATION})
+_SAFETY_ASKED = frozenset({AnswerType.HARMS, AnswerType.INTERACTIONS})
 _BACKGROUND_ASKED = frozenset({AnswerType.MECHANISM, AnswerType.EVIDENCE_YES_NO, AnswerType.DEFINITION})
 
 
@@ -86,6 +91,25 @@ def names_enough(understanding: QuestionUnderstanding) -> bool:
     beyond ketamine, or two telling words. One word alone ("how does ketamine work in the brain?") is too thin a
     reason to drop what the sources say of ketamine's mechanism."""
     return bool(_named(understanding)) or len(_question_words(understanding)) >= _ENOUGH_WORDS
+
+
+def wordless(evidence: Evidence, understanding: QuestionUnderstanding, text_concepts: frozenset[str]) -> bool:
+    """Whether the evidence speaks to none of what the question asks in so many words: it uses none of the
+    question's words, its own wording (`text_concepts`) names none of the question's concepts, and its being about
+    them (its facets) does not settle it. Facets settle it when the question asks nothing beyond specific concepts
+    ("is ketamine cystitis reversible?" is answered by evidence on ketamine uropathy in other words), or when it asks
+    about safety; not when its only concept is a class of treatment, which every drug claim is about ("are there any
+    approved medications?")."""
+    if coverage(evidence, understanding) > 0:
+        return False
+    named = _named(understanding)
+    if named & text_concepts:
+        return False
+    specific = named - _TREATMENT_CLASSES
+    # A warning about what the question names is never padding on a question of safety ("is it safe to drink
+    # alcohol with ketamine?": the label's warning on CNS depressants, which the pack files under alcohol).
+    settled = not _question_words(understanding) or understanding.answer_type in _SAFETY_ASKED
+    return not (specific and specific <= evidence.subjects and settled)
 
 
 def focus(evidence: Evidence, understanding: QuestionUnderstanding) -> tuple[int, int]:
@@ -153,7 +177,7 @@ def _words(text: str, *, parts: bool = False) -> frozenset[str]:
     found = tokens(text.lower())
     if parts:
         found = [part for token in found for part in {token, *token.split("-")} if part]
-    return frozenset(_root(t) for t in found if t not in QUESTION_FILLER and len(t) > 2)
+    return frozenset(_root(t) for t in found if t not in QUESTION_FILLER and (len(t) > 2 or t in _ROUTE_WORDS))
 
 
 def _root(token: str) -> str:

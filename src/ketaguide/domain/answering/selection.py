@@ -16,7 +16,7 @@ from ketaguide.domain.answering.answer_types import LIST_TYPES, TREATMENT_ANSWER
 from ketaguide.domain.answering.candidates import Candidate, named_subjects
 from ketaguide.domain.answering.evidence import CONTEXT_DRUGS, Evidence
 from ketaguide.domain.answering.policy import AnswerPolicy
-from ketaguide.domain.answering.relevance import key, names_enough, reach
+from ketaguide.domain.answering.relevance import coverage, key, names_enough, reach, wordless
 from ketaguide.domain.answering.trace import EvidenceDecision, Outcome
 from ketaguide.domain.answering.understanding import ADDICTION, QuestionUnderstanding
 from ketaguide.domain.evidence.models import AnswerType, ClaimType
@@ -78,7 +78,7 @@ def select_evidence(
             on_subject.append(evidence)
         if mismatch is None or subject_mismatch(evidence, understanding, pack, conditions=False) is None:
             on_treatment.append(evidence)
-    answering = _answering(on_subject, wanted, understanding, policy, ledger)
+    answering = _answering(on_subject, wanted, understanding, pack, policy, ledger)
     limitations = _limitations(answering, on_treatment, understanding, policy, ledger) if answering else []
     related = [] if answering else _related(on_subject, policy, ledger)
     return Selection(
@@ -199,6 +199,7 @@ def _answering(
     on_subject: list[Evidence],
     wanted: frozenset[AnswerType],
     understanding: QuestionUnderstanding,
+    pack: KnowledgePack,
     policy: AnswerPolicy,
     ledger: _Ledger,
 ) -> list[Evidence]:
@@ -212,10 +213,15 @@ def _answering(
     ordered = _by_relevance(on_subject, understanding)
     # A list gathers across the evidence: only other answers are trimmed to what speaks to most of the question.
     least = 0.0 if listing else _least_coverage([e for e in ordered if e.answers_any(wanted)], understanding, policy)
+    in_words = not (listing or understanding.overview) and _answered_in_words(
+        [e for e in ordered if e.answers_any(wanted)], understanding, policy
+    )
     for evidence in ordered:
         overlap = next((k for k in kept if _same_quote(evidence, k)), None)
         if not evidence.answers_any(wanted):
             ledger.record(evidence, "dropped", f"answers {_types(evidence.answers)}, not {_types(wanted)}")
+        elif in_words and wordless(evidence, understanding, _text_concepts(evidence, pack)):
+            ledger.record(evidence, "dropped", "speaks to none of the question's words; the best evidence does")
         elif (share := reach(evidence, understanding)) < least:
             reason = f"speaks to {share:.0%} of what the question names; the best evidence to twice as much or more"
             ledger.record(evidence, "dropped", reason)
@@ -242,6 +248,20 @@ def _least_coverage(answering: list[Evidence], understanding: QuestionUnderstand
     best = max((reach(e, understanding) for e in answering), default=0.0)
     # Only when some evidence speaks to most of the question does it show what the rest misses.
     return best * policy.min_relative_coverage if best >= policy.min_relative_coverage else 0.0
+
+
+def _answered_in_words(answering: list[Evidence], understanding: QuestionUnderstanding, policy: AnswerPolicy) -> bool:
+    """Whether some evidence answers the question in its own words (uses enough of them) so that evidence using
+    none of them is padding: "are there any approved medications?" is not answered by rat studies of lamotrigine."""
+    if not names_enough(understanding):
+        return False
+    best = max((coverage(e, understanding) for e in answering), default=0.0)
+    return best >= policy.min_worded_coverage
+
+
+def _text_concepts(evidence: Evidence, pack: KnowledgePack) -> frozenset[str]:
+    """The lexicon concepts the evidence's own wording names."""
+    return pack.lexicon.concepts_in_phrase(" ".join([evidence.text, *evidence.items]).lower())
 
 
 def _by_relevance(evidence: list[Evidence], understanding: QuestionUnderstanding) -> list[Evidence]:

@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ketaguide.contracts.answer import AnswerReport
 from ketaguide.contracts.care_plan import CarePlanReport, KetamineOrderReport, LamotrigineScheduleReport
 from ketaguide.domain.care.intake import Intake
-from ketaguide.http.requests import StrictJSONRoute
+from ketaguide.http.fhir_intake import IntakeRoute, questionnaire_intake
 from ketaguide.http.routes import WITH_BODY, problems
 from ketaguide.http.security import CLINICIAN, require
 from ketaguide.services import assessment, evidence
 from ketaguide.services.access import Caller
 
-router = APIRouter(route_class=StrictJSONRoute, tags=["decision support"])
+router = APIRouter(route_class=IntakeRoute, tags=["decision support"])
 Clinician = Annotated[Caller, Depends(require(*CLINICIAN))]
 
 
@@ -63,8 +63,10 @@ def post_answer(body: Question, request: Request, caller: Clinician) -> Response
 
 
 @router.post("/assessments/evaluate", response_model=CarePlanReport, responses=problems(*WITH_BODY))
+@questionnaire_intake()
 def evaluate(body: Evaluation, request: Request, caller: Clinician) -> Response:
-    """The care plan for an intake, computed and returned; nothing is stored."""
+    """The care plan for an intake, computed and returned; nothing is stored. The intake may also be sent as a FHIR
+    QuestionnaireResponse to `ketaguide fhir questionnaire` (`Content-Type: application/fhir+json`)."""
     return _json(assessment.assess(request.app.state.runtime, body.intake.model_dump(mode="json")))
 
 

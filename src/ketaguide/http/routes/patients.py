@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from ketaguide.http.requests import StrictJSONRoute
+from ketaguide.http.fhir_intake import IntakeRoute, questionnaire_intake
 from ketaguide.http.routes import AUTHENTICATED, WITH_BODY, problems
 from ketaguide.http.security import CLINICIAN, records_of, require
 from ketaguide.services import encounters, observations, patients
@@ -21,7 +21,7 @@ from ketaguide.services.access import Caller
 from ketaguide.services.records import Records
 from ketaguide.storage.errors import PreconditionFailed, PreconditionRequired
 
-router = APIRouter(route_class=StrictJSONRoute, tags=["patients"])
+router = APIRouter(route_class=IntakeRoute, tags=["patients"])
 PatientCaller = Annotated[Caller, Depends(require(*CLINICIAN, audit_as=("access", "patient")))]
 StoredRecords = Annotated[Records, Depends(records_of)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
@@ -117,6 +117,7 @@ def delete_patient(
     response_model=encounters.Encounter,
     responses=problems(*WITH_BODY, 404, 410),
 )
+@questionnaire_intake(observed_at=True)
 def create_encounter(
     patient_id: str,
     body: encounters.NewEncounter,
@@ -125,7 +126,8 @@ def create_encounter(
     records: StoredRecords,
     idempotency_key: Annotated[str | None, Header(max_length=200, description=IDEMPOTENCY_KEY_DOC)] = None,
 ) -> Response:
-    """Store an intake and the care plan computed from it (with its provenance)."""
+    """Store an intake and the care plan computed from it (with its provenance). The intake may also be sent as a
+    FHIR QuestionnaireResponse to `ketaguide fhir questionnaire` (`application/fhir+json`; `authored` is when)."""
     stored = encounters.record_encounter(request.app.state.runtime, records, caller, patient_id, body, idempotency_key)
     encounter = stored.encounter
     headers = {"Location": f"/api/v1/patients/{patient_id}/encounters/{encounter.id}"}
