@@ -180,3 +180,36 @@ def test_several_workers_share_one_sqlite_file(tmp_path: Path, sqlite_template: 
     finally:
         database.close()
     assert server.cli("audit", "verify").returncode == 0
+
+
+def test_a_new_user_s_server_answers_health_within_20_seconds(tmp_path: Path) -> None:
+    """As the README starts it: a fresh data folder and an empty cache, `db upgrade`, then `serve` with the default
+    retriever; probes reach `/health` and `/ready` at the root as well as under /api/v1."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from test_server_support import free_port
+
+    environment = {k: v for k, v in os.environ.items() if k not in ("KETAGUIDE_DATABASE_URL", "KETAGUIDE_RETRIEVER")}
+    environment |= {"KETAGUIDE_DATA_DIR": str(tmp_path / "data"), "KETAGUIDE_CACHE_DIR": str(tmp_path / "cache")}
+    ketaguide = [sys.executable, "-m", "ketaguide"]
+    upgrade = subprocess.run([*ketaguide, "db", "upgrade"], env=environment, capture_output=True, timeout=120)
+    assert upgrade.returncode == 0, upgrade.stderr
+    port = free_port()
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen([*ketaguide, "serve", "--port", str(port)], env=environment, stdout=log, stderr=log)
+    try:
+        started, answered = time.monotonic(), None
+        while answered is None and time.monotonic() - started < 20:
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert answered is not None and answered.json() == {"status": "ok"}, (tmp_path / "serve.log").read_text()
+        assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).json()["status"] == "ready"
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

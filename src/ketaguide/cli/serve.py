@@ -27,7 +27,7 @@ def serve_command(
         records.database.close()
     base = settings.public_url or f"http://{_url_host(host)}:{port}"
     write_output(f"KetaGuide {base}/api/v1  (database {deployment.describe(records)}, {workers} worker(s))")
-    write_output(f"API docs  {base}/docs")
+    write_output(f"API docs  {base}/docs   health: {base}/health, readiness: {base}/ready")
     write_output(f"Web UI    {base}/  (set a password: `ketaguide users password NAME`)")
     if token is not None:
         write_output(f"First start: an admin user was created. Its API token, shown this once:\n  {token}")

@@ -73,6 +73,8 @@ def create_app(
     app.add_middleware(RequestContext)
     for router in (health.router, clinical.router, patients.router, evidence.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
+    # Probes (load balancers, orchestrators, `curl /health`) look at the root; the same two checks, undocumented.
+    app.include_router(health.router, include_in_schema=False)
     for router in routers:
         app.include_router(router)
     # --- Web UI (issue #12): the clinicians' pages at `/`, server-rendered (ketaguide.web). Mounted here only. ---
