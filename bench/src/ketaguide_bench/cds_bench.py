@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from ketaguide_bench.loadgen import OneShot, Rotating, free_port, measure, request_bytes
 from ketaguide_bench.progress import Progress
 
 CASES = Path(__file__).resolve().parents[3] / "tests" / "data" / "cds" / "cases"
@@ -64,73 +64,6 @@ async def _noop(request: Request) -> Response:
     return JSONResponse({"cards": []})
 
 
-class Requests:
-    """Prepared requests, each used once (a JWT's jti may not be reused)."""
-
-    def __init__(self, requests: list[bytes]) -> None:
-        self.requests = requests
-        self.next = 0
-
-    def take(self) -> bytes | None:
-        if self.next >= len(self.requests):
-            return None
-        self.next += 1
-        return self.requests[self.next - 1]
-
-
-def _request(path: str, body: bytes, port: int, authorization: str | None) -> bytes:
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-    head += f"Authorization: {authorization}\r\n" if authorization else ""
-    return (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-async def _client(port: int, requests: Requests, stop_at: float, latencies: list[float], errors: list[int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < stop_at and (request := requests.take()) is not None:
-            started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = next(
-                int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
-            )
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            if status != 200:
-                errors.append(status)
-    finally:
-        writer.close()
-
-
-async def _load(
-    port: int, name: str, requests: Requests, clients: int, seconds: float, warmup: float
-) -> dict[str, Any]:
-    await asyncio.gather(*(_client(port, requests, time.perf_counter() + warmup, [], []) for _ in range(clients)))
-    latencies: list[float] = []
-    errors: list[int] = []
-    started = time.perf_counter()
-    await asyncio.gather(*(_client(port, requests, started + seconds, latencies, errors) for _ in range(clients)))
-    elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {
-        "route": name,
-        "clients": clients,
-        "requests": len(ordered),
-        "errors": len(errors),
-        "error_statuses": sorted(set(errors)),
-        "requests_per_s": round(len(ordered) / elapsed, 1),
-        "p50_ms": round(_percentile(ordered, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(ordered, 0.99) * 1000, 2),
-        "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
-        "ran_out_of_requests": requests.next >= len(requests.requests),
-    }
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def _signed_requests(count: int, port: int, private_key: Any, progress: Progress) -> list[bytes]:
     import jwt
 
@@ -144,7 +77,7 @@ def _signed_requests(count: int, port: int, private_key: Any, progress: Progress
     for n in range(count):
         claims = {"iss": ISSUER, "aud": audience, "iat": now, "exp": now + 900, "jti": uuid.uuid4().hex}
         token = jwt.encode(claims, private_key, algorithm="ES384", headers={"kid": "bench", "typ": "JWT"})
-        requests.append(_request(f"/cds-services/{SERVICE}", bodies[n % len(bodies)], port, f"Bearer {token}"))
+        requests.append(request_bytes(f"/cds-services/{SERVICE}", bodies[n % len(bodies)], port, f"Bearer {token}"))
         step(1)
     return requests
 
@@ -181,14 +114,6 @@ def _server(port: int, clients_file: Path, redis_url: str | None, workers: int) 
         process.wait(timeout=60)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def run_cds_benchmark(
     seconds: float, warmup: float, redis_url: str | None, workers: int, progress: Progress
 ) -> dict[str, Any]:
@@ -197,25 +122,29 @@ def run_cds_benchmark(
 
     key = ec.generate_private_key(ec.SECP384R1())
     jwk = {**json.loads(jwt.get_algorithm_by_name("ES384").to_jwk(key.public_key())), "kid": "bench", "alg": "ES384"}
-    port = _free_port()
+    port = free_port()
     rows = []
     with tempfile.TemporaryDirectory(prefix="ketaguide-cds-bench-") as folder:
         clients_file = Path(folder) / "cds-clients.json"
         clients_file.write_text(json.dumps([{"iss": ISSUER, "jwks": {"keys": [jwk]}}]))
         signed = {
-            clients: Requests(_signed_requests(int((seconds + warmup) * SIGNED_PER_SECOND), port, key, progress))
+            clients: OneShot(_signed_requests(int((seconds + warmup) * SIGNED_PER_SECOND), port, key, progress))
             for clients in CONCURRENCY
         }
-        noop = [_request("/bench/noop", b'{"n": 1}', port, None)]
+        noop = Rotating([request_bytes("/bench/noop", b'{"n": 1}', port, None)])
         step = progress("CDS Hooks benchmark", 2 * len(CONCURRENCY))
         with _server(port, clients_file, redis_url, workers):
             for clients in CONCURRENCY:
                 measures = (
-                    ("POST /bench/noop", Requests(noop * 10**6)),
+                    ("POST /bench/noop", noop),
                     (f"POST /cds-services/{SERVICE}", signed[clients]),
                 )
                 for name, requests in measures:
-                    rows.append(asyncio.run(_load(port, name, requests, clients, seconds, warmup)))
+                    rows.append(
+                        asyncio.run(
+                            measure(port, name, requests, clients, seconds, warmup, lambda status: status != 200)
+                        )
+                    )
                     step(1)
     return {
         "benchmark": "cds-hooks order-sign",

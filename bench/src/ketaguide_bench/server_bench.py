@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ketaguide_bench.loadgen import Rotating, free_port, measure, request_bytes
 from ketaguide_bench.progress import Progress
 
 QUESTIONS = (
@@ -53,77 +53,6 @@ def bench_app() -> Any:
         return {}
 
     return create_app(routers=[router])
-
-
-# The load generator ----------------------------------------------------------------------------------------------
-
-
-class Target:
-    """One request, prepared as bytes, rotating through several bodies."""
-
-    def __init__(self, name: str, path: str, bodies: list[dict[str, Any]], token: str, port: int) -> None:
-        self.name = name
-        self.requests = [_request_bytes(path, body, token, port) for body in bodies]
-
-
-def _request_bytes(path: str, body: dict[str, Any], token: str, port: int) -> bytes:
-    payload = json.dumps(body).encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-    )
-    return head.encode() + payload
-
-
-async def _client(port: int, target: Target, stop_at: float, latencies: list[float], errors: list[int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    n = 0
-    try:
-        while time.perf_counter() < stop_at:
-            request = target.requests[n % len(target.requests)]
-            n += 1
-            started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = next(
-                int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
-            )
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            if status >= 300:
-                errors.append(status)
-    finally:
-        writer.close()
-
-
-async def _load(port: int, target: Target, clients: int, seconds: float, warmup: float) -> dict[str, Any]:
-    warm_latencies: list[float] = []
-    await asyncio.gather(
-        *(_client(port, target, time.perf_counter() + warmup, warm_latencies, []) for _ in range(clients))
-    )
-    latencies: list[float] = []
-    errors: list[int] = []
-    started = time.perf_counter()
-    await asyncio.gather(*(_client(port, target, started + seconds, latencies, errors) for _ in range(clients)))
-    elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {
-        "route": target.name,
-        "clients": clients,
-        "requests": len(ordered),
-        "errors": len(errors),
-        "requests_per_s": round(len(ordered) / elapsed, 1),
-        "p50_ms": round(_percentile(ordered, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(ordered, 0.99) * 1000, 2),
-        "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
-    }
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # Databases and the server ------------------------------------------------------------------------------------------
@@ -202,12 +131,9 @@ def _server(url: str, port: int, workers: int) -> Iterator[subprocess.Popen[byte
         process.wait(timeout=60)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _target(path: str, bodies: list[dict[str, Any]], token: str, port: int) -> Rotating:
+    """One route's requests, prepared as bytes, rotating through several bodies."""
+    return Rotating([request_bytes(path, json.dumps(body).encode(), port, f"Bearer {token}") for body in bodies])
 
 
 def run_server_benchmark(
@@ -220,32 +146,25 @@ def run_server_benchmark(
     for kind in kinds:
         with _database(kind, postgres_url) as url:
             token, patient_id = _prepare(url)
-            port = _free_port()
+            port = free_port()
             with _server(url, port, workers):
+                evaluate = [{"intake": i} for i in intakes]
+                encounters = [{"intake": i, "observed_at": "2026-11-30T09:00:00Z"} for i in intakes]
                 targets = {
-                    "answers": Target(
-                        "POST /api/v1/answers", "/api/v1/answers", [{"question": q} for q in QUESTIONS], token, port
-                    ),
-                    "evaluate": Target(
-                        "POST /api/v1/assessments/evaluate",
-                        "/api/v1/assessments/evaluate",
-                        [{"intake": i} for i in intakes],
-                        token,
-                        port,
-                    ),
-                    "encounters": Target(
-                        "POST /api/v1/patients/{id}/encounters",
-                        f"/api/v1/patients/{patient_id}/encounters",
-                        [{"intake": i, "observed_at": "2026-11-30T09:00:00Z"} for i in intakes],
-                        token,
-                        port,
-                    ),
+                    "answers": _target("/api/v1/answers", [{"question": q} for q in QUESTIONS], token, port),
+                    "evaluate": _target("/api/v1/assessments/evaluate", evaluate, token, port),
+                    "encounters": _target(f"/api/v1/patients/{patient_id}/encounters", encounters, token, port),
                 }
-                noop = Target("POST /bench/noop", "/bench/noop", [{"n": 1}], token, port)
+                routes = {
+                    "answers": "POST /api/v1/answers",
+                    "evaluate": "POST /api/v1/assessments/evaluate",
+                    "encounters": "POST /api/v1/patients/{id}/encounters",
+                }
+                noop = _target("/bench/noop", [{"n": 1}], token, port)
                 for clients in CONCURRENCY:
                     for name, target in targets.items():
-                        for measured in (noop, target):
-                            row = asyncio.run(_load(port, measured, clients, seconds, warmup))
+                        for route, measured in (("POST /bench/noop", noop), (routes[name], target)):
+                            row = asyncio.run(measure(port, route, measured, clients, seconds, warmup))
                             rows.append({"database": kind, "workers": workers, "pair": name, **row})
                             step(1)
     return {
