@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from ketaguide.cli.sanitize import markdown_inline, plain
+from ketaguide.contracts.sanitize import markdown_inline, plain
 
 # Two renderers: CommonMark with raw HTML allowed (the strictest test of HTML neutralising), and markdown-it's
 # default preset, which adds GitHub tables and strikethrough.

@@ -18,7 +18,7 @@ pytest.importorskip("jinja2", reason="the server extra is not installed")
 pytest.importorskip("argon2", reason="the server extra is not installed")
 
 from ketaguide.bootstrap import Runtime, build_runtime
-from ketaguide.cli.render import answer_markdown
+from ketaguide.contracts.notes import answer_markdown
 from ketaguide.contracts.schemas import json_schema
 from ketaguide.services import evidence
 from ketaguide.settings import load_settings

@@ -28,7 +28,8 @@ def ask_command(
 ) -> None:
     """Answer a clinical question with verbatim, cited evidence and a GRADE-style certainty."""
     from ketaguide.bootstrap import build_runtime
-    from ketaguide.cli.render import answer_markdown, print_answer
+    from ketaguide.cli.render import print_answer
+    from ketaguide.contracts.notes import answer_markdown
     from ketaguide.services.evidence import ask
 
     with build_runtime() as runtime:

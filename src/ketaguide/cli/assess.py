@@ -12,9 +12,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ketaguide.cli.emit import OutputFormat, emit_json, emit_rich
-from ketaguide.cli.render import cites, reference_line
-from ketaguide.cli.sanitize import plain
 from ketaguide.cli.streams import read_document
+from ketaguide.contracts.notes import cites, reference_line
+from ketaguide.contracts.sanitize import plain
 
 if TYPE_CHECKING:  # annotations only: importing the care models at start-up would slow every command
     from ketaguide.contracts.care_plan import CarePlanReport, KetamineOrderReport, LamotrigineScheduleReport

@@ -15,8 +15,8 @@ import typer
 from typer._click.core import Context  # typer vendors click; TyperGroup.invoke takes this Context
 from typer.core import TyperGroup
 
-from ketaguide.cli.sanitize import plain
 from ketaguide.cli.streams import discard_standard_output, write_error
+from ketaguide.contracts.sanitize import plain
 from ketaguide.domain.errors import ConfigurationError, InputError, KetaGuideError
 
 EXIT_DEFECT = 1

@@ -11,11 +11,11 @@ from starlette.responses import Response
 
 from ketaguide.bootstrap import Runtime
 from ketaguide.contracts.answer import AnswerReport
+from ketaguide.contracts.notes import answer_markdown
 from ketaguide.domain.errors import InputError
 from ketaguide.domain.evidence.models import ClaimType, Level, StudyDesign
 from ketaguide.services import evidence, sources
 from ketaguide.services.access import Role
-from ketaguide.web.notes import answer_note
 from ketaguide.web.rendering import page
 from ketaguide.web.security import WebCaller, signed_in
 from ketaguide.web.source_view import Highlight, highlight_of, runs
@@ -49,7 +49,7 @@ def register(router: APIRouter) -> None:
             "answer": answer,
             "error": error,
             "refs": references_by_number(answer.references) if answer else {},
-            "note": answer_note(answer) if answer else "",
+            "note": answer_markdown(answer) if answer else "",
         }
         title = f"{q[:60]} - Ask - KetaGuide" if q.strip() else "Ask - KetaGuide"
         return page(request, "ask.html", context, status=422 if error else 200, title=title)
