@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ketaguide.domain.evidence.models import AnswerType
 from ketaguide_bench.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -55,25 +56,8 @@ if TYPE_CHECKING:
 
 UNDERSTANDING_MISSING = "n/a (understanding not available)"
 
-ANSWER_TYPES = (
-    "efficacy",
-    "evidence_yes_no",
-    "mechanism",
-    "dose",
-    "time_course",
-    "harms",
-    "signs",
-    "risk_factors",
-    "management",
-    "setting",
-    "interactions",
-    "monitoring",
-    "detection",
-    "comparison",
-    "epidemiology",
-    "definition",
-    "other",
-)
+# The answering engine's own answer types: the set is labelled in the engine's vocabulary.
+ANSWER_TYPES = tuple(t.value for t in AnswerType)
 REGISTERS = ("lay", "clinical", "shorthand")
 FORMS = ("street_name", "typo", "possessive_contraction", "yes_no", "list", "multi_part", "comparison")
 # Lexicon topics that only say what kind of answer is wanted; the set's `answer_type` carries them, not `subjects`.
