@@ -119,7 +119,9 @@ def test_generic_names_and_names_as_written_are_kept_apart() -> None:
     read = {m["written_as"]: m for m in plan["recognized_medications"]}
     assert read["Microgynon 30"]["drug"] == "ethinylestradiol_levonorgestrel"
     assert read["Microgynon 30"]["ingredients"] == ["ethinylestradiol", "levonorgestrel"]
-    assert read["Microgynon 30"]["rxnorm"] is None
+    assert read["Microgynon 30"]["rxnorm"] == []  # no source gives its codes
+    assert read["LAMICTAL 100mg"]["rxnorm"] == ["28439"]
+    assert read["Epilim Chrono 500 mg"]["rxnorm"] == ["11118", "266856"]
     assert plan["not_checked"] == [
         {"written_as": "cannabis", "drug": "cannabis", "reason": plan["not_checked"][0]["reason"]}
     ]

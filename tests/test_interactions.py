@@ -26,6 +26,8 @@ from ketaguide.knowledge.clinical import FILES, cited_ids, inspect_clinical
 from ketaguide.knowledge.loader import content_root
 
 CLINICAL_REFERENCE = Path(__file__).parents[2] / "shared" / "docs" / "clinical-reference.md"
+# The RxNorm codes' sources (s.7.3.4) are catalogued with the CDS Hooks research, not in the clinical reference.
+CDS_HOOKS_REFERENCE = CLINICAL_REFERENCE.with_name("cds-hooks.md")
 
 
 @pytest.mark.parametrize(
@@ -146,17 +148,65 @@ def test_every_brand_cites_a_reference_that_names_it(content: ClinicalContent) -
             assert any(named in _words(text) for text in texts), f"{brand.name}: not in {brand.cites.refs}"
 
 
-def test_rxnorm_codes_are_null_where_no_source_gives_them(content: ClinicalContent) -> None:
-    # clinical-reference.md gives no RxNorm code; a code may be stored only with its source.
-    assert all(e.rxnorm is None for e in content.formulary.medications)
-    assert content.formulary.recognise_rxnorm("28439") is None
+@pytest.mark.parametrize(
+    ("code", "drug"),
+    [
+        # Ingredient (IN) codes from the CPIC drug table (cds-hooks.md s.7.3.4).
+        ("28439", "lamotrigine"),
+        ("7243", "naltrexone"),
+        ("11118", "valproate"),
+        ("266856", "valproate"),
+        ("2002", "carbamazepine"),
+        ("6813", "methadone"),
+        ("1819", "buprenorphine"),
+        # Products, as draft orders carry them (SCD/SBD), and esketamine's dose form groups.
+        ("198430", "lamotrigine"),
+        ("1099570", "valproate"),
+        ("211817", "carbamazepine"),
+        ("864706", "methadone"),
+        ("1010604", "buprenorphine"),
+        ("2201625", "esketamine"),
+    ],
+)
+def test_sourced_rxnorm_codes_are_recognised(content: ClinicalContent, code: str, drug: str) -> None:
+    entry = content.formulary.recognise_rxnorm(f" {code} ")
+    assert entry is not None and entry.id == drug
+
+
+def test_rxnorm_codes_without_a_stored_source_are_not_listed(content: ClinicalContent) -> None:
+    # Ketamine's ingredient code (6130) is known only from a secondary source, esketamine's from none; 7242
+    # (naloxone) is sourced but the formulary has no naloxone entry to map it to.
+    for code in ("6130", "7242", "12345"):
+        assert content.formulary.recognise_rxnorm(code) is None
+    assert content.formulary.entry("ketamine").rxnorm == ()  # type: ignore[union-attr]
+
+
+def test_every_rxnorm_code_is_stated_by_the_reference_it_cites(content: ClinicalContent) -> None:
+    for entry in content.formulary.medications:
+        for rxnorm in entry.rxnorm:
+            assert rxnorm.cites.refs, f"{entry.id} {rxnorm.code}: a code cites its source"
+            statements = [content.references[r].statement.casefold() for r in rxnorm.cites.refs]
+            stated = [s for s in statements if re.search(rf"\b{rxnorm.code}\b", s) and rxnorm.name.casefold() in s]
+            assert stated, f"{entry.id} {rxnorm.code} {rxnorm.name!r}: not stated by {rxnorm.cites.refs}"
+
+
+def test_a_recognised_medicine_reports_its_ingredient_codes_only(content: ClinicalContent) -> None:
+    valproate = content.formulary.entry("valproate")
+    assert valproate is not None and valproate.ingredient_codes == ("11118", "266856")
 
 
 def test_a_sourced_rxnorm_code_is_recognised() -> None:
-    code = RxNormCode(code="12345", cites=Cites(refs=("some.ref",)))
-    formulary = Formulary((DrugEntry(id="examplamide", names=("examplamide",), rxnorm=code),), ())
+    code = RxNormCode(code="12345", name="examplamide", term_type="IN", cites=Cites(refs=("some.ref",)))
+    formulary = Formulary((DrugEntry(id="examplamide", names=("examplamide",), rxnorm=(code,)),), ())
     entry = formulary.recognise_rxnorm(" 12345 ")
     assert entry is not None and entry.id == "examplamide"
+
+
+def test_one_rxnorm_code_under_two_entries_is_refused() -> None:
+    code = RxNormCode(code="12345", name="examplamide", term_type="IN", cites=Cites(refs=("some.ref",)))
+    entries = tuple(DrugEntry(id=drug, names=(drug,), rxnorm=(code,)) for drug in ("examplamide", "otheramide"))
+    with pytest.raises(ValueError, match="12345 is listed under examplamide and otheramide"):
+        Formulary(entries, ())
 
 
 def test_unrecognised_names_are_listed_not_rejected(content: ClinicalContent) -> None:
@@ -279,10 +329,13 @@ def test_every_cited_claim_and_reference_resolves(pack: KnowledgePack, content: 
 @pytest.mark.skipif(not CLINICAL_REFERENCE.exists(), reason="../shared/docs/clinical-reference.md not present")
 def test_every_external_reference_title_and_url_is_from_the_clinical_reference(content: ClinicalContent) -> None:
     # Markdown emphasis and code marks are not part of a title ("Lin PC ... *Clin Neuropharmacol* 2016").
-    reference_text = re.sub(r"[*`]", "", CLINICAL_REFERENCE.read_text(encoding="utf-8"))
+    texts = (CLINICAL_REFERENCE.read_text(encoding="utf-8"), CDS_HOOKS_REFERENCE.read_text(encoding="utf-8"))
+    reference_text = "\n".join(re.sub(r"[*`]", "", text) for text in texts)
     for ref in content.references.values():
-        assert ref.title in reference_text, f"{ref.id}: title not in clinical-reference.md"
-        assert ref.url is None or ref.url in reference_text, f"{ref.id}: URL not in clinical-reference.md"
+        assert ref.title in reference_text, f"{ref.id}: title not in clinical-reference.md or cds-hooks.md"
+        assert ref.url is None or ref.url in reference_text, (
+            f"{ref.id}: URL not in clinical-reference.md or cds-hooks.md"
+        )
 
 
 def test_low_confidence_references_never_stand_alone(content: ClinicalContent) -> None:

@@ -302,8 +302,7 @@ def _formulary_cites(formulary: Formulary) -> Iterator[tuple[str, Cites]]:
     """The references behind brand names and RxNorm codes."""
     for entry in formulary.medications:
         yield from ((f"medications.yaml {entry.id} brand {b.name}", b.cites) for b in entry.brands)
-        if entry.rxnorm is not None:
-            yield f"medications.yaml {entry.id} rxnorm", entry.rxnorm.cites
+        yield from ((f"medications.yaml {entry.id} rxnorm {c.code}", c.cites) for c in entry.rxnorm)
 
 
 def _dosing_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ketaguide.domain.care.conventions import Urgency
 from ketaguide.domain.care.diagnosis import Diagnosis
@@ -110,7 +110,9 @@ class RecognisedMedication(_Finding):
     generic: str
     ingredients: tuple[str, ...]
     classes: tuple[str, ...]
-    rxnorm: str | None
+    rxnorm: tuple[str, ...] = Field(
+        description="the entry's RxNorm ingredient (IN) codes; empty where no source gives one"
+    )
     matched_by: MatchedBy
 
 

@@ -2,7 +2,7 @@
 
 Clinicians write "LAMICTAL", "Epilim Chrono 500 mg", "Tegretol Retard", "naltrexone HCl" or "Microgynon 30"; the
 formulary (medications.yaml) maps each name to one entry: its generic id, ingredients, classes and, where a source
-gives one, its RxNorm ingredient code. `Formulary.recognise` is the one pure function that reads a name:
+gives them, its RxNorm codes. `Formulary.recognise` is the one pure function that reads a name:
 
 1. the name is normalised (`normalise_name`): case, trademark signs, apostrophes and punctuation, and a trailing
    strength ("500 mg", "30") are dropped;
@@ -13,6 +13,8 @@ gives one, its RxNorm ingredient code. `Formulary.recognise` is the one pure fun
 
 A name that is still not listed is not recognised, and the care plan says what that leaves unchecked. Every brand
 name cites the reference that maps it to its generic (clinical-reference.md s.8.7); no brand is listed from memory.
+EHRs send RxNorm codes, mostly of products (a clinical or branded drug, SCD/SBD) rather than ingredients (IN):
+`Formulary.recognise_rxnorm` reads both, but only the codes a stored source gives, each with its citation.
 
 The person being assessed uses ketamine, so ketamine is always one of the exposures; other substances come from the
 intake's codes. Every pair rule (interactions.yaml) names its evidence.
@@ -80,10 +82,17 @@ class BrandName(_Content):
     cites: Cites
 
 
+# RxNorm term types: an ingredient; a clinical or branded drug (a product as ordered); a clinical or branded dose
+# form group (e.g. "esketamine Nasal Spray").
+RxNormTermType = Literal["IN", "SCD", "SBD", "SCDF", "SBDF"]
+
+
 class RxNormCode(_Content):
-    """An RxNorm ingredient (IN) code and where it is from; a code is stored only with its source."""
+    """An RxNorm concept (RXCUI) that means this entry, and where it is from; a code is stored only with its source."""
 
     code: str = Field(pattern=r"^[0-9]+$")
+    name: str = Field(min_length=1, description="the concept's name as the source gives it")
+    term_type: RxNormTermType
     cites: Cites
 
 
@@ -98,7 +107,9 @@ class DrugEntry(_Content):
         None, description="for a combination product, each ingredient; null: the entry is its own one ingredient"
     )
     classes: tuple[str, ...] = ()
-    rxnorm: RxNormCode | None = Field(None, description="RxNorm ingredient code; null where no source gives one")
+    rxnorm: tuple[RxNormCode, ...] = Field(
+        (), description="RxNorm codes (ingredients and products) a stored source gives; empty where none does"
+    )
 
     @property
     def generic(self) -> str:
@@ -107,6 +118,11 @@ class DrugEntry(_Content):
     @property
     def ingredient_ids(self) -> tuple[str, ...]:
         return (self.id,) if self.ingredients is None else self.ingredients
+
+    @property
+    def ingredient_codes(self) -> tuple[str, ...]:
+        """The RxNorm ingredient (IN) codes among the entry's codes."""
+        return tuple(c.code for c in self.rxnorm if c.term_type == "IN")
 
     @property
     def all_names(self) -> tuple[str, ...]:
@@ -223,7 +239,14 @@ class Formulary:
     def __post_init__(self) -> None:
         names = {normalise_name(n): e for e in self.medications for n in e.all_names}
         object.__setattr__(self, "_by_name", names)
-        codes = {e.rxnorm.code: e for e in self.medications if e.rxnorm is not None}
+        codes: dict[str, DrugEntry] = {}
+        for entry in self.medications:
+            for rxnorm in entry.rxnorm:
+                # One code, one medicine: a code listed under two entries would make an order ambiguous.
+                if codes.setdefault(rxnorm.code, entry) is not entry:
+                    raise ValueError(
+                        f"RxNorm code {rxnorm.code} is listed under {codes[rxnorm.code].id} and {entry.id}"
+                    )
         object.__setattr__(self, "_by_rxnorm", codes)
 
     def recognise(self, name: str) -> DrugEntry | None:
@@ -244,7 +267,7 @@ class Formulary:
         return None
 
     def recognise_rxnorm(self, code: str) -> DrugEntry | None:
-        """The entry with this RxNorm ingredient code, where the formulary holds a sourced one."""
+        """The entry an RxNorm code (ingredient or product) means, where the formulary holds it with its source."""
         return self._by_rxnorm.get(code.strip())
 
     def substance(self, code: str) -> DrugEntry:

@@ -318,7 +318,7 @@ def _recognised(intake: Intake, formulary: Formulary) -> tuple[RecognisedMedicat
                 generic=entry.generic,
                 ingredients=entry.ingredient_ids,
                 classes=entry.classes,
-                rxnorm=entry.rxnorm.code if entry.rxnorm else None,
+                rxnorm=entry.ingredient_codes,
                 matched_by=match.matched_by,
             )
         )
