@@ -21,10 +21,11 @@ $(STAMP): $(BIN)/python pyproject.toml bench/pyproject.toml
 	touch $(STAMP)
 
 # The server on the embedded SQLite default (KETAGUIDE_DATA_DIR, default ~/.local/share/ketaguide): migrate, then
-# serve; the first start prints an admin's API token. Ctrl-C stops it.
+# serve; the first start prints an admin's API token. Ctrl-C stops it. A developer's server shows the API docs
+# (/docs); a clinic's leaves KETAGUIDE_API_DOCS off (OWASP ASVS 13.4.5).
 run: $(STAMP)
 	$(BIN)/ketaguide db upgrade
-	$(BIN)/ketaguide serve --host 127.0.0.1 --port $(PORT)
+	KETAGUIDE_API_DOCS=$${KETAGUIDE_API_DOCS:-true} $(BIN)/ketaguide serve --host 127.0.0.1 --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench conftest.py

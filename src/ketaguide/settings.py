@@ -5,6 +5,8 @@ Nothing is read at import time: `load_settings()` reads the environment when a c
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ketaguide.domain.errors import ConfigurationError, FieldProblem
 
 ENV_PREFIX = "KETAGUIDE_"
+# A rate in the notation of the `limits` library, one limit per setting: "30/minute", "100000 per hour", "5/10 seconds".
+_RATE = re.compile(r"\s*[1-9]\d{0,8}\s*(?:/|per)\s*(?:[1-9]\d{0,5}\s*)?(?:second|minute|hour|day)s?\s*", re.IGNORECASE)
 
 
 def _default_cache_dir() -> Path:
@@ -55,6 +59,25 @@ class Settings(BaseSettings):
         None, description="redis:// URL of a Redis shared by workers (CDS Hooks JWT replay guard, issued cards)"
     )
 
+    # The server's exposure (OWASP ASVS 5.0 13.4.5, 2.4.1) and the retry window of POSTs (security.md 5.4).
+    api_docs: bool = Field(
+        False, description="serve the OpenAPI document and its pages (/openapi.json, /docs); off: they answer 404"
+    )
+    rate_limit: bool = Field(True, description="false turns off every rate limit below (a load test on loopback)")
+    rate_limit_auth_failures: str = Field(
+        "30/minute",
+        description="failed authentications (a wrong bearer token, a refused web sign-in) allowed per client address",
+    )
+    rate_limit_token: str = Field("100000/hour", description="requests allowed per API token")
+    trusted_proxies: str | None = Field(
+        None,
+        description="comma-separated addresses of reverse proxies whose X-Forwarded-For names the client "
+        "(for the rate limits per client address)",
+    )
+    idempotency_ttl_hours: int = Field(
+        24, ge=1, le=24 * 365, description="how long an Idempotency-Key is remembered; older keys are purged"
+    )
+
     @field_validator("cache_dir", "content_dir", "data_dir", "cds_clients", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
@@ -80,6 +103,26 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @field_validator("rate_limit_auth_failures", "rate_limit_token", mode="after")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if not _RATE.fullmatch(value):
+            raise ValueError("must be a rate such as 30/minute, 100000 per hour or 5/10 seconds")
+        return value.strip()
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _addresses(cls, value: str | None) -> str | None:
+        for address in (value or "").split(","):
+            if address.strip():
+                ipaddress.ip_address(address.strip())  # its ValueError names the bad address
+        return value
+
+    def trusted_proxy_addresses(self) -> frozenset[str]:
+        """`trusted_proxies` as a set of addresses (empty: trust no X-Forwarded-For)."""
+        given = (a.strip() for a in (self.trusted_proxies or "").split(","))
+        return frozenset(str(ipaddress.ip_address(a)) for a in given if a)
 
     def resolved_database_url(self) -> str:
         """`database_url`, or the embedded SQLite file under `data_dir`."""

@@ -12,7 +12,8 @@ def serve_command(
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on (0: any free port)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
 ) -> None:
-    """Serve the REST API (/api/v1, docs at /docs). The database must be current: `ketaguide db upgrade`."""
+    """Serve the REST API (/api/v1; docs at /docs when KETAGUIDE_API_DOCS=true). The database must be current:
+    `ketaguide db upgrade`."""
     from ketaguide.bootstrap import SystemClock
     from ketaguide.services import deployment
     from ketaguide.services.users import ensure_first_admin
@@ -27,7 +28,8 @@ def serve_command(
         records.database.close()
     base = settings.public_url or f"http://{_url_host(host)}:{port}"
     write_output(f"KetaGuide {base}/api/v1  (database {deployment.describe(records)}, {workers} worker(s))")
-    write_output(f"API docs  {base}/docs   health: {base}/health, readiness: {base}/ready")
+    docs = f"{base}/docs" if settings.api_docs else "off (KETAGUIDE_API_DOCS=true serves /docs)"
+    write_output(f"API docs  {docs}   health: {base}/health, readiness: {base}/ready")
     write_output(f"Web UI    {base}/  (set a password: `ketaguide users password NAME`)")
     if token is not None:
         write_output(f"First start: an admin user was created. Its API token, shown this once:\n  {token}")

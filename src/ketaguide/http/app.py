@@ -1,20 +1,25 @@
 """The FastAPI application: `create_app(settings)` builds it; nothing is built at import time.
 
-The REST API is mounted under /api/v1; the OpenAPI document is /openapi.json and its pages /docs. Other adapters
+The REST API is mounted under /api/v1. Its OpenAPI document (/openapi.json) and pages (/docs) are served only with
+KETAGUIDE_API_DOCS=true (a developer's machine); a clinic's server answers 404 there and publishes no map of its
+API (OWASP ASVS 5.0 13.4.5). `app.openapi()` builds the document either way (tests read it). Other adapters
 add their routes with `create_app(settings, routers=[...])` (mounted as given, for example CDS Hooks at
 /cds-services); they share the error mapping (`ketaguide.http.errors`), the request id and headers
 (`ketaguide.http.requests`), and `app.state.runtime` (the knowledge snapshot and evidence index) and
 `app.state.records` (the database, with the audit trail, the `jti` replay guard and the feedback table of
-`ketaguide.storage`).
+`ketaguide.storage`), and `app.state.rate_limits` (failed authentications per address and a budget per token,
+`ketaguide.http.ratelimit`; None when KETAGUIDE_RATE_LIMIT is false).
 
 On start the application loads the content, warms the evidence index and refuses a database whose schema is not
 current or whose settings could lose acknowledged writes. It keeps no state of its own between requests: tokens,
-idempotency keys, versions and the audit chain live in the database, so any number of workers can serve it.
+idempotency keys, versions and the audit chain live in the database, so any number of workers can serve it; only
+the rate limits' counters are per worker, unless KETAGUIDE_REDIS_URL shares them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -24,6 +29,7 @@ from fastapi.openapi.utils import get_openapi
 
 from ketaguide.http import errors
 from ketaguide.http.errors import PROBLEM_JSON
+from ketaguide.http.ratelimit import rate_limits_for
 from ketaguide.http.requests import RequestContext
 from ketaguide.http.routes import admin, clinical, evidence, health, patients
 from ketaguide.services import deployment
@@ -35,6 +41,10 @@ if TYPE_CHECKING:
     from ketaguide.services.records import Records
 
 API_PREFIX = "/api/v1"
+TOO_MANY_REQUESTS = {
+    "description": "a rate limit is spent: failed authentications from this address, or this token's budget",
+    "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
+}
 DESCRIPTION = (
     "Offline, evidence-graded clinical decision support for ketamine use disorder. Authenticate with "
     "`Authorization: Bearer <token>` (`ketaguide users add NAME --role clinician|curator|admin`). Errors are RFC 9457 "
@@ -64,11 +74,12 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
-        redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url=None,  # one set of pages is enough; /redoc is 404 whatever the setting
     )
     app.state.settings = settings
+    app.state.rate_limits = rate_limits_for(settings)
     errors.install(app)
     app.add_middleware(RequestContext)
     for router in (health.router, clinical.router, patients.router, evidence.router, admin.router):
@@ -102,12 +113,16 @@ def _open(
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, with every error response typed `application/problem+json`."""
+    """The OpenAPI document, with every error response typed `application/problem+json`, and 429 (a rate limit)
+    listed for every operation that takes a bearer token."""
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         for path in document.get("paths", {}).values():
             for operation in path.values():
-                for status, response in operation.get("responses", {}).items():
+                responses = operation.get("responses", {})
+                if operation.get("security") and "401" in responses and "429" not in responses:
+                    responses["429"] = {**copy.deepcopy(responses["401"]), **copy.deepcopy(TOO_MANY_REQUESTS)}
+                for status, response in responses.items():
                     content = response.get("content", {})
                     schema = content.get("application/json", {}).get("schema", {})
                     if status.isdigit() and int(status) >= 400 and schema.get("$ref", "").endswith("/Problem"):

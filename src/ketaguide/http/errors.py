@@ -13,6 +13,7 @@
 | an unsupported Content-Type             | 415    |
 | InputError, a request that fails its model | 422, every field problem listed |
 | PreconditionRequired (no If-Match)      | 428    |
+| TooManyRequests (a rate limit)          | 429 (with `Retry-After`, seconds) |
 | DatabaseNotReady                        | 503    |
 | anything else (a defect)                | 500, with the request id and nothing else |
 
@@ -48,6 +49,14 @@ class UnsupportedMediaType(KetaGuideError):
     """A request body that is not JSON (415)."""
 
 
+class TooManyRequests(KetaGuideError):
+    """A rate limit is spent (429, RFC 6585); `retry_after` is the whole seconds until it frees up."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
 _STATUS: dict[type[KetaGuideError], tuple[int, str]] = {
     Unauthenticated: (401, "Unauthorized"),
     Forbidden: (403, "Forbidden"),
@@ -58,9 +67,16 @@ _STATUS: dict[type[KetaGuideError], tuple[int, str]] = {
     BodyTooLarge: (413, "Content too large"),
     UnsupportedMediaType: (415, "Unsupported media type"),
     PreconditionRequired: (428, "Precondition required"),
+    TooManyRequests: (429, "Too many requests"),
     DatabaseNotReady: (503, "Service unavailable"),
 }
-_TITLES = {404: "Not found", 405: "Method not allowed", 400: "Bad request", 413: "Content too large"}
+_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    400: "Bad request",
+    413: "Content too large",
+    429: "Too many requests",
+}
 
 
 def problem_response(
@@ -84,10 +100,20 @@ async def _ketaguide_error(request: Request, error: Exception) -> JSONResponse:
         return problem_response(422, "Invalid input", "the request has problems; each is listed", error.problems)
     for kind, (status, title) in _STATUS.items():
         if isinstance(error, kind):
-            headers = {"WWW-Authenticate": 'Bearer realm="ketaguide"'} if status == 401 else None
-            detail = "a valid bearer token is required" if status == 401 else str(error)
-            return problem_response(status, title, detail, headers=headers)
+            return problem_response(status, title, _detail(status, error), headers=_headers(status, error))
     return await _defect(request, error)
+
+
+def _detail(status: int, error: Exception) -> str:
+    return "a valid bearer token is required" if status == 401 else str(error)
+
+
+def _headers(status: int, error: Exception) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="ketaguide"'}
+    if isinstance(error, TooManyRequests):
+        return {"Retry-After": str(error.retry_after)}
+    return None
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

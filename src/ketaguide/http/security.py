@@ -4,6 +4,9 @@ Every route of the API declares the roles it admits with `require(...)`; a route
 everyone through `public_routes` not listing it (the access-matrix test enumerates the OpenAPI document and fails on
 any route missing from its expected matrix). A refused request to patient data is itself an audit event.
 
+Anti-automation (ASVS 2.4.1, `ketaguide.http.ratelimit`): an address that keeps presenting wrong tokens is refused
+with 429 before its token is looked up, and every authenticated request spends one of its token's budget.
+
 Extra routers (CDS Hooks) use their own authentication (a signed JWT per call) and may reuse `caller_of` only for
 routes that take a KetaGuide bearer token.
 """
@@ -16,7 +19,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ketaguide.services.access import Caller, Forbidden, Principal, Role
+from ketaguide.http.ratelimit import rate_limits_of
+from ketaguide.services.access import Caller, Forbidden, Principal, Role, Unauthenticated
 from ketaguide.services.audit import record_refusal
 from ketaguide.services.records import Records
 from ketaguide.services.users import authenticate
@@ -33,7 +37,18 @@ def principal_of(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 ) -> Principal:
     token = credentials.credentials if credentials is not None else None
-    return authenticate(records_of(request), token)
+    limits = rate_limits_of(request)
+    if limits is None or not token:  # no token guesses nothing: 401 as always
+        return authenticate(records_of(request), token)
+    address = limits.address_of(request)
+    limits.check_address(address)
+    try:
+        principal = authenticate(records_of(request), token)
+    except Unauthenticated:
+        limits.failed(address)
+        raise
+    limits.spend(token)
+    return principal
 
 
 def require(*roles: Role, audit_as: tuple[str, str] | None = None) -> Callable[..., Caller]:

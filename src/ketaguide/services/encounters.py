@@ -3,7 +3,14 @@
 The care plan is computed before the transaction opens (the write lock is held only to store). A request with an
 `Idempotency-Key` claims the key in the same transaction as the encounter: a retry with the same key and the same
 request gets the stored encounter back (`replayed`), never a second one; the same key with a different request is
-an input error (draft-ietf-httpapi-idempotency-key-header: 422). Keys are kept with the encounters they name.
+an input error (draft-ietf-httpapi-idempotency-key-header: 422). Concurrent requests with one key store one
+encounter: SQLite's write lock serialises them, and on PostgreSQL the unique (user, key) makes the later insert
+wait for the first and fail, and it replays what the first stored.
+
+Keys expire after KETAGUIDE_IDEMPOTENCY_TTL_HOURS (default 24, security.md 5.4): an older key is forgotten, so a
+request that reuses it is new (stored again; any body). Every keyed write first purges the expired keys of every
+user in the same transaction, before it looks its key up, so the table holds only the live keys (and those of
+the last TTL before writes stopped).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -104,20 +111,32 @@ def record_encounter(
     new: NewEncounter,
     idempotency_key: str | None = None,
 ) -> Stored:
-    """Store the intake and its care plan for a live patient (once per idempotency key)."""
+    """Store the intake and its care plan for a live patient (once per idempotency key while the key lives)."""
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise InputError("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
     intake_json = new.intake.model_dump_json()
     plan = assess(runtime, json.loads(intake_json))
-    request = _canonical([patient_id, json.loads(intake_json), new.observed_at.isoformat()])
-    request_hash = hashlib.sha256(request.encode()).hexdigest()
+    claim = None
+    if idempotency_key is not None:
+        request = _canonical([patient_id, json.loads(intake_json), new.observed_at.isoformat()])
+        expired_before = records.clock.now() - timedelta(hours=runtime.settings.idempotency_ttl_hours)
+        claim = _Claim(idempotency_key, hashlib.sha256(request.encode()).hexdigest(), expired_before)
     try:
-        return _store(records, caller, patient_id, new, plan, intake_json, idempotency_key, request_hash)
+        return _store(records, caller, patient_id, new, plan, intake_json, claim)
     except IntegrityError:
-        if idempotency_key is None:
+        if claim is None:
             raise
         # A concurrent request with the same key committed first: answer with what it stored.
-        return _replay(records, caller, patient_id, idempotency_key, request_hash)
+        return _replay(records, caller, patient_id, claim)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """An Idempotency-Key to claim: the key, the SHA-256 of the canonical request, when older keys expired."""
+
+    key: str
+    request_hash: str
+    expired_before: datetime
 
 
 def _store(
@@ -127,17 +146,17 @@ def _store(
     new: NewEncounter,
     plan: CarePlanReport,
     intake_json: str,
-    key: str | None,
-    request_hash: str,
+    claim: _Claim | None,
 ) -> Stored:
     encounter_id = str(uuid.uuid4())
     with audited(records, caller, "create", "encounter", resource_id=encounter_id, patient_id=patient_id) as work:
         repository.live_patient(work.connection, patient_id)
         user_id = caller.principal.user_id
-        if key is not None:
-            earlier = repository.find_idempotency_key(work.connection, user_id, key)
+        if claim is not None:
+            repository.purge_idempotency_keys(work.connection, claim.expired_before)
+            earlier = repository.find_idempotency_key(work.connection, user_id, claim.key)
             if earlier is not None:
-                _same_request(earlier, request_hash)
+                _same_request(earlier, claim.request_hash)
                 work.resource_id = earlier["resource_id"]
                 row = repository.get_encounter(work.connection, patient_id, earlier["resource_id"])
                 return Stored(_encounter(row), replayed=True)
@@ -145,9 +164,9 @@ def _store(
                 work.connection,
                 {
                     "user_id": user_id,
-                    "key": key,
+                    "key": claim.key,
                     "scope": "POST /patients/{id}/encounters",
-                    "request_hash": request_hash,
+                    "request_hash": claim.request_hash,
                     "status_code": 201,
                     "resource_id": encounter_id,
                     "created_at": records.clock.now(),
@@ -177,11 +196,11 @@ def _same_request(earlier: Any, request_hash: str) -> None:
         raise InputError("Idempotency-Key", "was already used with a different request; use a new key")
 
 
-def _replay(records: Records, caller: Caller, patient_id: str, key: str, request_hash: str) -> Stored:
+def _replay(records: Records, caller: Caller, patient_id: str, claim: _Claim) -> Stored:
     with audited(records, caller, "create", "encounter", patient_id=patient_id) as work:
-        earlier = repository.find_idempotency_key(work.connection, caller.principal.user_id, key)
+        earlier = repository.find_idempotency_key(work.connection, caller.principal.user_id, claim.key)
         assert earlier is not None, "the key's insert conflicted, so the key is stored"
-        _same_request(earlier, request_hash)
+        _same_request(earlier, claim.request_hash)
         work.resource_id = earlier["resource_id"]
         return Stored(_encounter(repository.get_encounter(work.connection, patient_id, earlier["resource_id"])), True)
 

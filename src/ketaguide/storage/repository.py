@@ -152,6 +152,12 @@ def list_observations(connection: Connection, patient_id: str) -> Sequence[RowMa
 # Idempotency keys -------------------------------------------------------------------------------------------------
 
 
+def purge_idempotency_keys(connection: Connection, created_before: datetime) -> int:
+    """Forget keys stored before `created_before` (expired: a retry with one is a new request); how many."""
+    statement = delete(idempotency_keys).where(idempotency_keys.c.created_at < created_before)
+    return int(connection.execute(statement).rowcount)
+
+
 def find_idempotency_key(connection: Connection, user_id: int, key: str) -> RowMapping | None:
     query = select(idempotency_keys).where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
     return connection.execute(query).mappings().first()

@@ -138,6 +138,8 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
 )
+# Keys expire (KETAGUIDE_IDEMPOTENCY_TTL_HOURS); each keyed write purges the expired ones by this index (v0004).
+Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
 
 # The audit trail: append-only (triggers refuse UPDATE and DELETE) and hash-chained (`audit.py`). `seq` is the
 # position in the chain, 1, 2, 3...; `audit_head` holds the last position and hash, so a deleted tail is detected,

@@ -14,6 +14,11 @@ CSRF (3.5.1-3.5.3): every form posts a per-session token, compared in constant t
 no session yet, a double-submit token (a random cookie, SameSite=Strict, equal to the form's field). A POST whose
 Origin is another site, or that a browser marks `Sec-Fetch-Site: cross-site`, is refused before any of that. Forms
 are read only as `application/x-www-form-urlencoded`, at most `MAX_FORM_BYTES` and `MAX_FORM_FIELDS`.
+
+Sign-in throttling (ASVS 2.4.1, beside the lock-out per account of `ketaguide.web.accounts`): a refused sign-in
+(401) counts against the client's address with the API's wrong tokens (`ketaguide.http.ratelimit`); an address
+over KETAGUIDE_RATE_LIMIT_AUTH_FAILURES gets a 429 page with `Retry-After` before its password is checked, so
+spraying one password over many accounts is as slow as guessing one account's.
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ketaguide.domain.errors import InputError, KetaGuideError
+from ketaguide.http.errors import TooManyRequests
+from ketaguide.http.ratelimit import rate_limits_of
 from ketaguide.services.access import Caller, Forbidden, Role
 from ketaguide.services.audit import record_refusal
 from ketaguide.services.records import Records
@@ -48,6 +56,7 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 SESSION_COOKIE, LOGIN_COOKIE = "kg_session", "kg_login"
+SIGN_IN_PATH = "/login"  # its POST (ketaguide.web.auth_pages) is throttled per client address
 
 
 def is_secure(request: Request) -> bool:
@@ -119,12 +128,18 @@ class WebRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        signs_in = self.path == SIGN_IN_PATH and "POST" in (self.methods or ())
 
         async def web_handler(request: Request) -> Response:
+            limits = rate_limits_of(request) if signs_in else None
             try:
+                if limits is not None:
+                    await run_in_threadpool(limits.check_address, limits.address_of(request))
                 response = await handler(request)
             except Exception as error:  # every error of a page is shown as a page; defects are logged
                 response = _response_for(request, error)
+            if limits is not None and response.status_code == 401:  # a refused sign-in
+                await run_in_threadpool(limits.failed, limits.address_of(request))
             response.headers.update(security_headers(request))
             return response
 
@@ -139,6 +154,11 @@ def _response_for(request: Request, error: Exception) -> Response:
         return RedirectResponse(target, status_code=303)
     if isinstance(error, FormRefused):
         return _error_page(request, error.status, "Form refused", str(error))
+    if isinstance(error, TooManyRequests):
+        message = f"Too many failed sign-ins from your address. Try again in {error.retry_after} seconds."
+        response = _error_page(request, 429, "Too many attempts", message)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     if isinstance(error, Forbidden):
         return _error_page(request, 403, "Not allowed", f"Your role may not open this page ({error}).")
     if isinstance(error, Gone):
