@@ -54,9 +54,9 @@ bench: $(STAMP)
 	$(BIN)/ketaguide-bench sentences --dataset ../shared/benchmarks/scifact --split train --format json \
 		> bench/results/sentences-scifact-train.json.tmp && mv bench/results/sentences-scifact-train.json.tmp bench/results/sentences-scifact-train.json
 	$(BIN)/ketaguide-bench answer-quality --retriever lexical --format json > bench/results/answer-quality.json.tmp && mv bench/results/answer-quality.json.tmp bench/results/answer-quality.json
-	$(BIN)/ketaguide-bench server --out bench/results/server.json --seconds 5 --postgres-url "$(POSTGRES_URL)"
+	$(BIN)/ketaguide-bench server --out bench/results/server.json --seconds 5 --workers 2 --postgres-url "$(POSTGRES_URL)"
 	$(BIN)/ketaguide-bench web-pages --out bench/results/web_pages.json
-	$(BIN)/ketaguide-bench cds --out bench/results/cds-order-sign.json --seconds 5
+	$(BIN)/ketaguide-bench cds --out bench/results/cds-order-sign.json --seconds 5 --workers 2
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -57,8 +57,10 @@ def reused_snapshot(monkeypatch: pytest.MonkeyPatch, snapshot: KnowledgeSnapshot
     KETAGUIDE_CONTENT_DIR is still loaded for real."""
     from ketaguide.knowledge.snapshot import load_snapshot
 
-    def load(content_dir: Path | None = None, *, eager: bool = False) -> KnowledgeSnapshot:
-        return snapshot if content_dir is None else load_snapshot(content_dir, eager=eager)
+    def load(
+        content_dir: Path | None = None, *, cache_dir: Path | None = None, eager: bool = False
+    ) -> KnowledgeSnapshot:
+        return snapshot if content_dir is None else load_snapshot(content_dir, cache_dir=cache_dir, eager=eager)
 
     monkeypatch.setattr("ketaguide.bootstrap.load_snapshot", load)
     return snapshot

@@ -18,6 +18,10 @@ from test_cds_support import BASE, DATA, bearer, call, check_cards, clients_docu
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Any]:
+    yield from _server(tmp_path)
+
+
+def _server(tmp_path: Path, **settings_given: Any) -> Iterator[Any]:
     from fastapi.testclient import TestClient
     from sqlalchemy import select
 
@@ -32,7 +36,7 @@ def server(tmp_path: Path) -> Iterator[Any]:
 
     clients = tmp_path / "cds-clients.json"
     clients.write_text(json.dumps(clients_document()), encoding="utf-8")
-    settings = load_settings(retriever="lexical", cds_clients=clients, public_url=BASE)
+    settings = load_settings(retriever="lexical", cds_clients=clients, public_url=BASE, **settings_given)
     database = Database(f"sqlite:///{tmp_path / 'ketaguide.db'}")
     upgrade(database)
     runtime = build_runtime(settings)
@@ -127,3 +131,23 @@ def test_the_server_factory_includes_cds_hooks(monkeypatch: pytest.MonkeyPatch, 
     with TestClient(create_app_from_environment()) as client:
         assert client.get("/cds-services").status_code == 401  # there, and closed to callers without a JWT
         assert client.get("/api/v1/health").status_code == 200
+
+
+def test_failed_client_authentication_is_rate_limited_per_address(tmp_path: Path) -> None:
+    """The REST API's limit on failed authentication covers EHR clients too: after the limit, a bare 429 with
+    Retry-After, even with a good token, before the token is read; another address is unaffected."""
+    from fastapi.testclient import TestClient
+
+    server = _server(tmp_path, rate_limit_auth_failures="3/minute")
+    client = next(server)
+    try:
+        case = json.loads((DATA / "cases" / "sign-naltrexone-with-methadone.json").read_text(encoding="utf-8"))
+        bad = {"Authorization": "Bearer not-a-jwt", "Content-Type": "application/json"}
+        refused = [client.post(f"/cds-services/{case['service']}", content="{}", headers=bad) for _ in range(3)]
+        assert [r.status_code for r in refused] == [401, 401, 401]
+        limited = call(client, case["service"], case["request"], now=_now())
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0 and limited.content == b""
+        with TestClient(client.app, base_url=BASE, client=("198.51.100.9", 50000)) as elsewhere:
+            assert call(elsewhere, case["service"], case["request"], now=_now()).status_code == 200
+    finally:
+        server.close()

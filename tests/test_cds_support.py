@@ -261,6 +261,7 @@ def cds_test_app(
     budget: float = 2.0,
     keys: Any = None,
     fetcher: Any = None,
+    recorder: Any = None,
 ) -> Any:
     from fastapi.testclient import TestClient
 
@@ -268,7 +269,7 @@ def cds_test_app(
     from ketaguide.cdshooks.stores import CdsStores, MemoryHookAudit
     from ketaguide.http.cds_hooks import Backend, cds_app, cds_hooks_router
 
-    backend = Backend(engine=engine, clock=clock or FixedClock(), audit=audit or MemoryHookAudit())
+    backend = Backend(engine=engine, clock=clock or FixedClock(), audit=audit or MemoryHookAudit(), recorder=recorder)
     stores = stores or CdsStores.memory()
     router = cds_hooks_router(
         backend,

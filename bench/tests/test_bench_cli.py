@@ -128,7 +128,14 @@ def test_datasets_with_the_same_name_keep_their_own_cached_embeddings(tmp_path: 
 
 def test_ask_latency_writes_the_report_and_a_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     warm = {"ask_p95_ms": 3.5, "fts5_p95_ms": 1.5, "p95_ratio_to_fts5": 2.3}
-    cold = {"ask_cold_median_s": 0.5, "ask_cold_max_s": 0.6, "fts5_cold_median_s": 0.3, "median_ratio_to_fts5": 1.7}
+    cold = {
+        "ask_cold_median_s": 0.5,
+        "ask_cold_max_s": 0.6,
+        "ask_cold_cpu_median_s": 0.45,
+        "fts5_cold_median_s": 0.3,
+        "median_ratio_to_fts5": 1.7,
+        "load_average_1min": [0.4, 0.6],
+    }
     report: dict[str, Any] = {
         "command": "make bench (ketaguide-bench ask-latency)",
         "lexical": {"warm": warm, "cold": cold},
@@ -140,6 +147,7 @@ def test_ask_latency_writes_the_report_and_a_summary(tmp_path: Path, monkeypatch
     assert result.exit_code == 0, result.stderr
     assert json.loads(out.read_text()) == report
     assert result.stdout.startswith("lexical: warm ask p95 3.5 ms") and f"written to {out}" in result.stdout
+    assert "CPU 0.45 s" in result.stdout and "load average 0.4-0.6" in result.stdout
 
 
 def test_ask_latency_needs_its_questions_file(tmp_path: Path) -> None:

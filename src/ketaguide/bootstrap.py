@@ -98,9 +98,11 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
     """The runtime for `settings` (default: from the KETAGUIDE_* environment).
 
     A command loads what it uses on first use; a server passes `eager=True` to load and check all the content and
-    build the index before it serves, so a defect stops it at start-up and no request pays for loading."""
+    build the index before it serves, so a defect stops it at start-up and no request pays for loading. The pack
+    compiled from the same content is read from the cache folder when it is there (`knowledge.pack_cache`)."""
     settings = settings or load_settings()
-    runtime = Runtime(settings, load_snapshot(settings.content_dir, eager=eager), clock=clock)
+    knowledge = load_snapshot(settings.content_dir, cache_dir=settings.cache_dir, eager=eager)
+    runtime = Runtime(settings, knowledge, clock=clock)
     if eager:
         _ = runtime.index
     return runtime

@@ -1,25 +1,34 @@
-"""CDS Hooks benchmark (`ketaguide-bench cds`): order-sign requests/s, p50 and p99 at 50 clients on loopback.
+"""CDS Hooks benchmark (`ketaguide-bench cds`): order-sign requests/s, p50 and p99 at 1, 10 and 50 clients on loopback.
 
-A real `uvicorn` process serves KetaGuide's CDS Hooks routes (in-memory stores, or Redis with `--redis-url`) and a
-no-op route (`POST /bench/noop`: the same JSON body read, no JWT check and no hook work), measured closed loop in the
-same run at the same concurrency: the no-op gives the framework's own cost. Every order-sign request carries a JWT
-of its own (ES384, a new `jti`: the replay guard refuses a reused one), signed before the measured phase so the load
-generator does not sign while it measures. Requests rotate through golden order-sign cases with everything
-prefetched (no FHIR fetch). The load generator is one asyncio process speaking HTTP/1.1 keep-alive over raw sockets.
+A real `uvicorn` process (`--workers N`) serves the application `ketaguide serve` serves
+(`create_app_from_environment`: the REST API, the web pages and the CDS Hooks routes) on a fresh, migrated SQLite
+database, so the CDS stores are the deployment default: the JWT replay guard, the issued cards and the audit trail
+in the server's database (or the replay guard and cards in Redis with `--redis-url`, the audit trail still in the
+database). Beside it, in the same app and the same run, a no-op route (`POST /bench/noop`: the same JSON body read,
+no JWT check, no hook work, no database) measured at the same concurrency gives the framework's and the load
+generator's own cost.
+
+Every order-sign request carries a JWT of its own (ES384, a new `jti`: the replay guard refuses a reused one),
+signed before the measured phase so the load generator does not sign while it measures; so they are sent by the
+Python generator of `ketaguide_bench.loadgen` (wrk cannot hand out each request exactly once), and the no-op by wrk
+when it is installed (each row names its generator). Requests rotate through golden order-sign cases with
+everything prefetched (no FHIR fetch). The report states the stores and workers, the load average before and after
+(the machine may be shared), and each row the server's CPU time per request (user + system of the uvicorn
+processes over the measure, warm-up included on both sides), which does not depend on how busy the machine is.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,7 +36,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from ketaguide_bench.loadgen import OneShot, Rotating, free_port, measure, request_bytes
+from ketaguide_bench.loadgen import OneShot, Rotating, Source, cpu_clock, free_port, request_bytes, run_measure
 from ketaguide_bench.progress import Progress
 
 CASES = Path(__file__).resolve().parents[3] / "tests" / "data" / "cds" / "cases"
@@ -40,20 +49,10 @@ SERVICE = "ketaguide-order-sign"
 
 
 def bench_app() -> Any:
-    """The application the benchmark's uvicorn runs: the CDS Hooks routes on KetaGuide's runtime, and a no-op."""
-    from ketaguide.bootstrap import build_runtime
-    from ketaguide.cdshooks.service import CareEngine
-    from ketaguide.cdshooks.stores import MemoryHookAudit
-    from ketaguide.http.cds_hooks import Backend, cds_app, router_from_settings
-    from ketaguide.services.assessment import assess
-    from ketaguide.settings import load_settings
+    """The application the benchmark's uvicorn runs: the server's own (as `ketaguide serve`), and a no-op route."""
+    from ketaguide.http.app import create_app_from_environment
 
-    settings = load_settings()
-    runtime = build_runtime(settings)
-    _ = runtime.knowledge.clinical
-    engine = CareEngine(knowledge=runtime.knowledge, assess=lambda document: assess(runtime, document))
-    app = cds_app(router_from_settings(settings, Backend(engine, runtime.clock, MemoryHookAudit(limit=1000))))
-
+    app = create_app_from_environment()
     app.add_api_route("/bench/noop", _noop, methods=["POST"])
     return app
 
@@ -82,36 +81,77 @@ def _signed_requests(count: int, port: int, private_key: Any, progress: Progress
     return requests
 
 
+def _migrated_sqlite(folder: Path) -> str:
+    """A fresh SQLite database at the current schema (`ketaguide db upgrade`), as a new server has."""
+    from ketaguide.storage.engine import Database
+    from ketaguide.storage.schema import upgrade
+
+    url = f"sqlite:///{folder / 'ketaguide.db'}"
+    database = Database(url)
+    try:
+        upgrade(database)
+    finally:
+        database.close()
+    return url
+
+
 @contextmanager
-def _server(port: int, clients_file: Path, redis_url: str | None, workers: int) -> Iterator[None]:
+def _server(port: int, env: dict[str, str], workers: int) -> Iterator[subprocess.Popen[bytes]]:
     import httpx
 
-    env = {
-        **os.environ,
-        "KETAGUIDE_RETRIEVER": "lexical",
-        "KETAGUIDE_CDS_CLIENTS": str(clients_file),
-        "KETAGUIDE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-    }
-    env.pop("KETAGUIDE_REDIS_URL", None)
-    if redis_url:
-        env["KETAGUIDE_REDIS_URL"] = redis_url
     command = [sys.executable, "-m", "uvicorn", "ketaguide_bench.cds_bench:bench_app", "--factory"]
     command += ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the benchmark server exited ({process.returncode})")
             try:
-                httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=2)  # 401 without a JWT: it is up
-                break
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         else:
             raise RuntimeError("the benchmark server did not start")
-        yield
+        _wait_for_workers(process, workers, deadline)
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+def _wait_for_workers(process: subprocess.Popen[bytes], workers: int, deadline: float) -> None:
+    """With several workers the first answers before the others have loaded the content: wait for every one."""
+    if workers < 2:
+        return
+    import psutil
+
+    parent = psutil.Process(process.pid)
+    while time.monotonic() < deadline and len(parent.children(recursive=True)) < workers:
+        time.sleep(0.2)
+    time.sleep(10)  # each worker loads and checks the content pack and the evidence index at start-up
+
+
+def _measured(
+    port: int, route: str, source: Source, clients: int, seconds: float, warmup: float, cpu: Callable[[], float]
+) -> dict[str, Any]:
+    """One measure, with the server's CPU time per request over it (warm-up included on both sides of the ratio:
+    the CPU clock cannot tell them apart, and the warm-up serves the same requests)."""
+    before = cpu()
+    row = run_measure(port, route, source, clients, seconds, warmup, lambda status: status != 200)
+    served = _served(source, row, seconds, warmup)
+    row["server_cpu_ms_per_request"] = round(1000 * (cpu() - before) / served, 2) if served else None
+    return row
+
+
+def _served(source: Source, row: dict[str, Any], seconds: float, warmup: float) -> float:
+    """Requests served over the measure and its warm-up: counted where the generator hands them out, else
+    estimated from the measured rate (wrk reports the measured seconds only)."""
+    if isinstance(source, OneShot):
+        return float(source.sent)
+    return float(row["requests"]) * (seconds + warmup) / seconds if row["requests"] else 0.0
 
 
 def run_cds_benchmark(
@@ -124,36 +164,55 @@ def run_cds_benchmark(
     jwk = {**json.loads(jwt.get_algorithm_by_name("ES384").to_jwk(key.public_key())), "kid": "bench", "alg": "ES384"}
     port = free_port()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="ketaguide-cds-bench-") as folder:
-        clients_file = Path(folder) / "cds-clients.json"
+    load_before = os.getloadavg()
+    folder = Path(tempfile.mkdtemp(prefix="ketaguide-cds-bench-"))
+    try:
+        clients_file = folder / "cds-clients.json"
         clients_file.write_text(json.dumps([{"iss": ISSUER, "jwks": {"keys": [jwk]}}]))
+        env = {
+            **os.environ,
+            "KETAGUIDE_DATABASE_URL": _migrated_sqlite(folder),
+            "KETAGUIDE_RETRIEVER": "lexical",
+            "KETAGUIDE_CDS_CLIENTS": str(clients_file),
+            "KETAGUIDE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+        env.pop("KETAGUIDE_REDIS_URL", None)
+        if redis_url:
+            env["KETAGUIDE_REDIS_URL"] = redis_url
         signed = {
             clients: OneShot(_signed_requests(int((seconds + warmup) * SIGNED_PER_SECOND), port, key, progress))
             for clients in CONCURRENCY
         }
         noop = Rotating([request_bytes("/bench/noop", b'{"n": 1}', port, None)])
         step = progress("CDS Hooks benchmark", 2 * len(CONCURRENCY))
-        with _server(port, clients_file, redis_url, workers):
+        with _server(port, env, workers) as process:
+            cpu = cpu_clock(process.pid)
             for clients in CONCURRENCY:
-                measures = (
+                measures: tuple[tuple[str, Source], ...] = (
                     ("POST /bench/noop", noop),
                     (f"POST /cds-services/{SERVICE}", signed[clients]),
                 )
                 for name, requests in measures:
-                    rows.append(
-                        asyncio.run(
-                            measure(port, name, requests, clients, seconds, warmup, lambda status: status != 200)
-                        )
-                    )
+                    rows.append(_measured(port, name, requests, clients, seconds, warmup, cpu))
                     step(1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return {
         "benchmark": "cds-hooks order-sign",
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+        "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
         "workers": workers,
-        "stores": "redis" if redis_url else "memory",
+        "stores": _stores(redis_url),
         "seconds_per_measure": seconds,
         "warmup_seconds": warmup,
         "goal": "order-sign p99 <= 100 ms at 50 concurrent clients",
         "cases": list(ORDER_SIGN_CASES),
         "rows": rows,
     }
+
+
+def _stores(redis_url: str | None) -> str:
+    """The stores, as the report and the CLI's table title name them."""
+    if redis_url:
+        return "redis (replay guard, cards) + sqlite (audit trail)"
+    return "sqlite database (replay guard, cards, audit trail: one transaction per call)"

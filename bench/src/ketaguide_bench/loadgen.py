@@ -1,17 +1,38 @@
 """The loopback load generator the server benchmarks share: prepared HTTP/1.1 requests sent by closed-loop clients
 on keep-alive connections, latency per request, throughput, p50 and p99.
 
-Requests are bytes prepared before timing, so the generator's own cost per request is a write and a read.
+Two generators send the same prepared bytes, and every row says which one ran (`generator`):
+
+- `wrk` (a C load generator; `apt-get install wrk`), used by `run_measure` when it is on the PATH: one thread with
+  an epoll loop drives every connection, a Lua script hands out the prepared requests in turn, and the latencies
+  go to an HdrHistogram. It costs the machine a small fraction of what the server does, so the figures are the
+  server's, not the generator's.
+- `measure`, pure Python (asyncio, on uvloop when installed), the fallback when wrk is absent, and the generator for
+  one-shot requests (a signed JWT whose `jti` may be used once) that wrk cannot give out exactly once. Requests
+  are bytes prepared before timing, so its cost per request is a write, a read of the head and of the body.
+
+Closed loop: each client sends its next request when the previous response has been read in full. Latency is from
+the request's write to the last byte of its response. A warm-up (same requests, not counted) precedes each measure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import math
+import os
+import shutil
 import socket
 import statistics
+import subprocess
+import tempfile
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+Failed = Callable[[int], bool]
 
 
 def request_bytes(path: str, body: bytes, port: int, authorization: str | None) -> bytes:
@@ -55,21 +76,31 @@ class OneShot:
 Source = Rotating | OneShot
 
 
+# The Python generator ------------------------------------------------------------------------------------------
+
+
+async def _response(reader: asyncio.StreamReader) -> int:
+    """Read one response (head and Content-Length body); its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    at = head.lower().find(b"\r\ncontent-length:")
+    if at < 0:
+        raise ValueError("a response without Content-Length (the generator reads only those)")
+    end = head.find(b"\r\n", at + 2)
+    await reader.readexactly(int(head[at + 17 : end]))
+    return int(head[9:12])
+
+
 async def _client(
-    port: int, source: Source, stop_at: float, latencies: list[float], errors: list[int], failed: Callable[[int], bool]
+    port: int, source: Source, stop_at: float, latencies: list[float], errors: list[int], failed: Failed
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    clock = time.perf_counter
     try:
-        while time.perf_counter() < stop_at and (request := source.take()) is not None:
-            started = time.perf_counter()
+        while clock() < stop_at and (request := source.take()) is not None:
+            started = clock()
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = next(
-                int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
-            )
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
+            status = await _response(reader)
+            latencies.append(clock() - started)
             if failed(status):
                 errors.append(status)
     finally:
@@ -83,7 +114,7 @@ async def measure(
     clients: int,
     seconds: float,
     warmup: float,
-    failed: Callable[[int], bool] = lambda status: status >= 300,
+    failed: Failed = lambda status: status >= 300,
 ) -> dict[str, Any]:
     """`clients` connections sending `source`'s requests for `warmup` seconds (not counted), then `seconds`."""
     await asyncio.gather(*(_client(port, source, time.perf_counter() + warmup, [], [], failed) for _ in range(clients)))
@@ -96,6 +127,7 @@ async def measure(
     return {
         "route": route,
         "clients": clients,
+        "generator": python_generator(),
         "requests": len(ordered),
         "errors": len(errors),
         "error_statuses": sorted(set(errors)),
@@ -105,6 +137,173 @@ async def measure(
         "mean_ms": round(statistics.fmean(ordered) * 1000, 2) if ordered else None,
         "ran_out_of_requests": source.exhausted,
     }
+
+
+def run(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine of the Python generator on uvloop when it is installed (a cheaper event loop), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def python_generator() -> str:
+    try:
+        import uvloop  # noqa: F401  # only asks whether it is installed
+    except ImportError:
+        return "python asyncio"
+    return "python asyncio (uvloop)"
+
+
+# wrk -----------------------------------------------------------------------------------------------------------
+
+# Each wrk thread runs this with its own Lua state: the prepared requests are read from files (raw HTTP/1.1 bytes,
+# as `request_bytes` makes them) and handed out in turn; `done` prints the figures as one JSON line.
+_WRK_SCRIPT = r"""
+local requests, n = {}, 0
+for path in string.gmatch(os.getenv("KETAGUIDE_WRK_REQUESTS") or "", "[^\n]+") do
+  local file = assert(io.open(path, "rb"))
+  requests[#requests + 1] = file:read("*a")
+  file:close()
+end
+assert(#requests > 0, "no prepared requests")
+
+request = function()
+  n = n % #requests + 1
+  return requests[n]
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "mean_us": %.1f, "max_us": %d, ' ..
+    '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.mean, latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def wrk_path() -> str | None:
+    """The wrk executable, or None when it is not installed (the Python generator is used then)."""
+    return shutil.which("wrk")
+
+
+def wrk_version(wrk: str) -> str:
+    """wrk's version line ("wrk debian/4.1.0-3 [epoll]"), as it prints it."""
+    done = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
+    line = (done.stdout or done.stderr).strip().splitlines()
+    return " ".join(line[0].split()[:3]) if line else "wrk"
+
+
+def _wrk(wrk: str, port: int, files: str, clients: int, seconds: float, folder: Path) -> dict[str, Any]:
+    # wrk takes whole seconds; the row's rate uses the duration wrk reports.
+    whole = max(1, math.ceil(seconds))
+    command = [wrk, "-t1", f"-c{clients}", f"-d{whole}s", f"--timeout={max(10, 4 * whole)}s"]
+    command += ["-s", str(folder / "rotate.lua"), f"http://127.0.0.1:{port}/"]
+    env = {**os.environ, "KETAGUIDE_WRK_REQUESTS": files}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=seconds + 120)
+    lines = [line for line in done.stdout.splitlines() if line.startswith('{"requests"')]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {(done.stderr or done.stdout).strip()[:300]}")
+    figures: dict[str, Any] = json.loads(lines[-1])
+    return figures
+
+
+def measure_wrk(
+    wrk: str, port: int, route: str, requests: Sequence[bytes], clients: int, seconds: float, warmup: float
+) -> dict[str, Any]:
+    """`measure`'s row, from wrk: `clients` connections sending `requests` in turn, `warmup` seconds not counted,
+    then `seconds` (each rounded up to whole seconds, as wrk takes them). wrk counts a status of 400 or more as an
+    error (check each request's status beforehand with `statuses`); it cannot tell which statuses it saw."""
+    with tempfile.TemporaryDirectory(prefix="ketaguide-wrk-") as name:
+        folder = Path(name)
+        (folder / "rotate.lua").write_text(_WRK_SCRIPT, encoding="utf-8")
+        paths = []
+        for i, request in enumerate(requests):
+            path = folder / f"request-{i}.http"
+            path.write_bytes(request)
+            paths.append(str(path))
+        files = "\n".join(paths)
+        if warmup > 0:
+            _wrk(wrk, port, files, clients, warmup, folder)
+        figures = _wrk(wrk, port, files, clients, seconds, folder)
+    errors = sum(figures[kind] for kind in ("connect", "read", "write", "status", "timeout"))
+    elapsed = figures["duration_us"] / 1e6
+    return {
+        "route": route,
+        "clients": clients,
+        "generator": wrk_version(wrk),
+        "requests": figures["requests"],
+        "errors": errors,
+        "error_statuses": [],  # wrk counts them (`errors`) without saying which
+        "error_kinds": {kind: figures[kind] for kind in ("connect", "read", "write", "status", "timeout")},
+        "requests_per_s": round(figures["requests"] / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(figures["p50_us"] / 1000, 2),
+        "p99_ms": round(figures["p99_us"] / 1000, 2),
+        "mean_ms": round(figures["mean_us"] / 1000, 2),
+        "ran_out_of_requests": False,
+    }
+
+
+def run_measure(
+    port: int,
+    route: str,
+    source: Source,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    failed: Failed = lambda status: status >= 300,
+    *,
+    use_wrk: bool = True,
+) -> dict[str, Any]:
+    """One measure with the cheapest generator at hand: wrk for rotating requests when it is installed (and
+    `use_wrk`), else the Python generator. Both give the same row, `generator` naming the one that ran."""
+    wrk = wrk_path() if use_wrk and isinstance(source, Rotating) else None
+    if wrk is None:
+        return run(measure(port, route, source, clients, seconds, warmup, failed))
+    return measure_wrk(wrk, port, route, source.requests, clients, seconds, warmup)
+
+
+def statuses(port: int, requests: Sequence[bytes]) -> list[int]:
+    """The status of each prepared request, sent once in turn on one connection (a check before a measure)."""
+
+    async def send() -> list[int]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            found = []
+            for request in requests:
+                writer.write(request)
+                found.append(await _response(reader))
+            return found
+        finally:
+            writer.close()
+
+    return asyncio.run(send())
+
+
+# The server's side ---------------------------------------------------------------------------------------------
+
+
+def cpu_clock(pid: int) -> Callable[[], float]:
+    """A clock of a server's CPU seconds (user + system of the process and all its children: uvicorn's workers).
+    CPU time per request does not depend on how busy the rest of the machine is, unlike latency."""
+    import psutil
+
+    parent = psutil.Process(pid)
+
+    def seconds() -> float:
+        total = 0.0
+        for member in (parent, *parent.children(recursive=True)):
+            try:
+                times = member.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
+
+    return seconds
 
 
 def percentile(ordered: list[float], q: float) -> float:

@@ -1,16 +1,23 @@
 """Server benchmark (`ketaguide-bench server`): requests/s, p50 and p99 of the REST API on loopback.
 
 For each database (SQLite; PostgreSQL when a URL is given) a fresh, migrated database and a real `uvicorn` process
-serving KetaGuide's application plus one no-op route (`POST /bench/noop`: the same authentication and JSON body
-handling, no work) are measured, closed loop, at 1, 10 and 50 concurrent clients: POST /api/v1/answers,
-POST /api/v1/assessments/evaluate, POST /api/v1/patients/{id}/encounters, each beside the no-op route in the same
-run (the framework's own cost). The load generator is one asyncio process speaking HTTP/1.1 keep-alive over raw
-sockets, so that it costs the shared 2 cores far less than the server it measures.
+(`--workers N`) serving what `ketaguide serve` serves (`create_app_from_environment`) plus one no-op route
+(`POST /bench/noop`: the same authentication and JSON body handling, no work; matched first) are measured, closed
+loop, at 1, 10 and 50 concurrent clients: POST /api/v1/answers, POST /api/v1/assessments/evaluate,
+POST /api/v1/patients/{id}/encounters, each beside the no-op route in the same run (the framework's own cost).
+
+The load generator is wrk when it is installed (C, one thread: it costs the shared cores a small fraction of what
+the server does), else the Python generator of `ketaguide_bench.loadgen`; the report names the one that ran. Each
+row also gives the server's CPU time per request (user + system of the uvicorn processes over the measured
+seconds), which does not depend on how busy the rest of the machine is, and the report gives the load average
+before and after: on a shared machine latency measures the machine as much as the server.
+
+The server's rate limits stay on as deployed, with a per-token budget this one token cannot spend
+(`KETAGUIDE_RATE_LIMIT_TOKEN`): a benchmark sends in minutes what a clinician sends in a year.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
@@ -18,14 +25,25 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ketaguide_bench.loadgen import Rotating, free_port, measure, request_bytes
+from ketaguide_bench.loadgen import (
+    Rotating,
+    cpu_clock,
+    free_port,
+    python_generator,
+    request_bytes,
+    run_measure,
+    statuses,
+    wrk_path,
+    wrk_version,
+)
 from ketaguide_bench.progress import Progress
 
 QUESTIONS = (
@@ -36,13 +54,23 @@ QUESTIONS = (
 )
 INTAKES = Path(__file__).resolve().parents[3] / "examples" / "intakes"
 CONCURRENCY = (1, 10, 50)
+ROUTES = {
+    "answers": "POST /api/v1/answers",
+    "evaluate": "POST /api/v1/assessments/evaluate",
+    "encounters": "POST /api/v1/patients/{id}/encounters",
+}
+NOOP = "POST /bench/noop"
+STARTED = "Application startup complete"  # uvicorn logs it once per worker, when its lifespan has run
+# The rate limits as deployed, with a budget per token that no benchmark run comes near.
+SERVER_ENV = {"KETAGUIDE_RETRIEVER": "lexical", "KETAGUIDE_RATE_LIMIT_TOKEN": "999999999/hour"}
 
 
 def bench_app() -> Any:
-    """The application factory the benchmark's uvicorn runs: KetaGuide's app and the no-op route."""
+    """The application factory the benchmark's uvicorn runs: the server's own (as `ketaguide serve`) and the no-op
+    route."""
     from fastapi import APIRouter, Depends
 
-    from ketaguide.http.app import create_app
+    from ketaguide.http.app import create_app_from_environment
     from ketaguide.http.requests import StrictJSONRoute
     from ketaguide.http.security import CLINICIAN, require
 
@@ -52,7 +80,12 @@ def bench_app() -> Any:
     def noop(body: dict[str, Any]) -> dict[str, str]:
         return {}
 
-    return create_app(routers=[router])
+    app = create_app_from_environment()
+    app.include_router(router)
+    # First in line: FastAPI tries routes in order, and behind the web pages and CDS Hooks the no-op would pay for
+    # about 75 route checks that no API route pays (its routers come first).
+    app.router.routes.insert(0, app.router.routes.pop())
+    return app
 
 
 # Databases and the server ------------------------------------------------------------------------------------------
@@ -107,24 +140,39 @@ def _prepare(url: str) -> tuple[str, str]:
     return token, patient.id
 
 
-@contextmanager
-def _server(url: str, port: int, workers: int) -> Iterator[subprocess.Popen[bytes]]:
-    import httpx
+class _Log:
+    """uvicorn's log, read as it is written (so the pipe never fills), kept for an error message."""
 
-    env = {**os.environ, "KETAGUIDE_DATABASE_URL": url, "KETAGUIDE_RETRIEVER": "lexical"}
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert process.stderr is not None
+        stream = process.stderr
+        self._reader = threading.Thread(target=lambda: self.lines.extend(stream), daemon=True)
+        self._reader.start()
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in list(self.lines))
+
+    def tail(self) -> str:
+        return "".join(self.lines[-20:])
+
+
+@contextmanager
+def _server(url: str, port: int, workers: int) -> Iterator[subprocess.Popen[str]]:
+    """uvicorn with `workers` processes, once every worker has started (a keep-alive connection stays with the
+    worker that accepted it, so a measure must not begin while some workers are still loading)."""
+    env = {**os.environ, **SERVER_ENV, "KETAGUIDE_DATABASE_URL": url}
     command = [sys.executable, "-m", "uvicorn", "ketaguide_bench.server_bench:bench_app", "--factory"]
-    command += ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command += ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "info"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = _Log(process)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("the benchmark server did not start")
+        deadline = time.monotonic() + 180
+        while log.count(STARTED) < workers:
+            if process.poll() is not None or time.monotonic() > deadline:
+                state = f"exited ({process.returncode})" if process.returncode is not None else "did not start in time"
+                raise RuntimeError(f"the benchmark server {state}:\n{log.tail()}")
+            time.sleep(0.2)
         yield process
     finally:
         process.terminate()
@@ -136,18 +184,40 @@ def _target(path: str, bodies: list[dict[str, Any]], token: str, port: int) -> R
     return Rotating([request_bytes(path, json.dumps(body).encode(), port, f"Bearer {token}") for body in bodies])
 
 
+def _checked(port: int, route: str, target: Rotating) -> None:
+    """Each prepared request answers a success before it is measured (wrk counts only statuses of 400 or more)."""
+    found = statuses(port, target.requests)
+    if any(status >= 300 for status in found):
+        raise RuntimeError(f"{route}: the prepared requests answered {found}, not a success")
+
+
+def _measured(
+    port: int, route: str, target: Rotating, clients: int, seconds: float, warmup: float, cpu: Callable[[], float]
+) -> dict[str, Any]:
+    """One measure after its warm-up, with the server's CPU time per request over the measured seconds."""
+    if warmup > 0:
+        run_measure(port, route, target, clients, warmup, 0)
+    before = cpu()
+    row = run_measure(port, route, target, clients, seconds, 0)
+    used = cpu() - before
+    row["server_cpu_ms_per_request"] = round(1000 * used / row["requests"], 3) if row["requests"] else None
+    return row
+
+
 def run_server_benchmark(
     postgres_url: str | None, seconds: float, warmup: float, workers: int, progress: Progress
 ) -> dict[str, Any]:
     kinds = ["sqlite"] + (["postgresql"] if postgres_url else [])
     intakes = [json.loads(p.read_text()) for p in sorted(INTAKES.glob("*.json"))]
     rows: list[dict[str, Any]] = []
+    load: dict[str, list[float]] = {}
     step = progress("server benchmark", len(kinds) * len(CONCURRENCY) * 6)
     for kind in kinds:
         with _database(kind, postgres_url) as url:
             token, patient_id = _prepare(url)
             port = free_port()
-            with _server(url, port, workers):
+            with _server(url, port, workers) as server:
+                cpu = cpu_clock(server.pid)
                 evaluate = [{"intake": i} for i in intakes]
                 encounters = [{"intake": i, "observed_at": "2026-11-30T09:00:00Z"} for i in intakes]
                 targets = {
@@ -155,31 +225,34 @@ def run_server_benchmark(
                     "evaluate": _target("/api/v1/assessments/evaluate", evaluate, token, port),
                     "encounters": _target(f"/api/v1/patients/{patient_id}/encounters", encounters, token, port),
                 }
-                routes = {
-                    "answers": "POST /api/v1/answers",
-                    "evaluate": "POST /api/v1/assessments/evaluate",
-                    "encounters": "POST /api/v1/patients/{id}/encounters",
-                }
                 noop = _target("/bench/noop", [{"n": 1}], token, port)
+                for name, target in (("noop", noop), *targets.items()):
+                    _checked(port, ROUTES.get(name, NOOP), target)
+                load[f"{kind} before"] = [round(x, 2) for x in os.getloadavg()]
                 for clients in CONCURRENCY:
                     for name, target in targets.items():
-                        for route, measured in (("POST /bench/noop", noop), (routes[name], target)):
-                            row = asyncio.run(measure(port, route, measured, clients, seconds, warmup))
+                        for route, measured in ((NOOP, noop), (ROUTES[name], target)):
+                            row = _measured(port, route, measured, clients, seconds, warmup, cpu)
                             rows.append({"database": kind, "workers": workers, "pair": name, **row})
                             step(1)
+                load[f"{kind} after"] = [round(x, 2) for x in os.getloadavg()]
+    wrk = wrk_path()
     return {
         "benchmark": "server",
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+        "load_average_1_5_15_min": load,
+        "generator": wrk_version(wrk) if wrk else f"{python_generator()} (wrk is not installed)",
         "seconds_per_measure": seconds,
         "warmup_seconds": warmup,
         "workers": workers,
+        "server_env": SERVER_ENV,
         "goal": "POST /api/v1/assessments/evaluate p99 <= 100 ms at 50 concurrent clients",
         "rows": rows,
     }
 
 
 def table_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
-    """(database, clients, route, req/s, p50, p99, no-op req/s, no-op p50, no-op p99) per measured route."""
+    """(database, clients, route, req/s, p50, p99, no-op req/s, no-op p50, no-op p99, errors) per measured route."""
     rows = report["rows"]
     out: list[tuple[str, ...]] = []
     for noop, target in zip(rows[0::2], rows[1::2], strict=True):

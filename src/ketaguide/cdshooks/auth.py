@@ -11,13 +11,17 @@ A call is accepted only when all of these hold, checked in this order; anything 
 6. time, the Clock's (passed in), with 30 s leeway: not expired, `iat` not in the future, `nbf` passed, and the token
    lives at most an hour (`exp - iat`; the best-practices page's "no more than an hour");
 7. `tenant`, when the client lists tenants, is one of them;
-8. the `jti` has not been used by this issuer before (the replay cache, shared by every worker).
+8. the `jti` has not been used by this issuer before (the replay cache, shared by every worker): claimed here, or,
+   when the call's records are written in one transaction with the claim (`verify(..., claim=False)`), checked
+   here and claimed with them (`Caller.replay_claim`), where the claim still decides.
 The token itself is never logged or stored; the security log line names the reason and, for a registered client,
 its issuer.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 import time
@@ -29,7 +33,7 @@ from typing import Any
 import jwt
 
 from ketaguide.cdshooks.clients import KEY_TYPES, Client, ClientRegistry, key_problem
-from ketaguide.cdshooks.stores import ReplayCache
+from ketaguide.cdshooks.stores import REPLAYED, ReplayCache, ReplayClaim
 
 ALGORITHMS = ("ES384", "RS384")
 MAX_TOKEN_BYTES = 8192
@@ -61,6 +65,11 @@ class Caller:
     @property
     def iss(self) -> str:
         return self.client.iss
+
+    @property
+    def replay_claim(self) -> ReplayClaim:
+        """The claim on this token's jti, kept until no clock could still accept the token."""
+        return ReplayClaim(self.iss, self.jti, self.expires_at + timedelta(seconds=LEEWAY_SECONDS))
 
 
 class KeySets:
@@ -153,15 +162,16 @@ class TokenVerifier:
         self.replay = replay
         self.keys = keys or KeySets()
 
-    def verify(self, authorization: str | None, audience: str, now: datetime) -> Caller:
-        """The verified caller of a call to `audience` (the exact URL called) at `now` (the Clock's time)."""
+    def verify(self, authorization: str | None, audience: str, now: datetime, *, claim: bool = True) -> Caller:
+        """The verified caller of a call to `audience` (the exact URL called) at `now` (the Clock's time). With
+        `claim=False` the jti is only checked as not used yet: the caller claims `Caller.replay_claim` later."""
         try:
-            return self._verify(authorization, audience, now)
+            return self._verify(authorization, audience, now, claim)
         except Unauthorized as exc:
-            security_log.info("CDS Hooks call refused: %s (issuer %s)", exc.reason, exc.iss or "not registered")
+            refused(exc)
             raise
 
-    def _verify(self, authorization: str | None, audience: str, now: datetime) -> Caller:
+    def _verify(self, authorization: str | None, audience: str, now: datetime, claim: bool) -> Caller:
         token = _bearer(authorization)
         header = _header(token)
         client = self.clients.get(_unverified_claims(token).get("iss"))
@@ -181,9 +191,23 @@ class TokenVerifier:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not 0 < len(jti) <= 256:
             raise Unauthorized("jti is not a string of 1 to 256 characters", client.iss)
-        if not self.replay.first_use(client.iss, jti, expires_at + timedelta(seconds=LEEWAY_SECONDS)):
-            raise Unauthorized("jti replayed", client.iss)
-        return Caller(client=client, jti=jti, tenant=tenant if isinstance(tenant, str) else None, expires_at=expires_at)
+        caller = Caller(
+            client=client, jti=jti, tenant=tenant if isinstance(tenant, str) else None, expires_at=expires_at
+        )
+        used_before = not self.claim(caller) if claim else self.replay.seen(client.iss, jti)
+        if used_before:
+            raise Unauthorized(REPLAYED, client.iss)
+        return caller
+
+    def claim(self, caller: Caller) -> bool:
+        """Claim the caller's jti now; False when it was used before."""
+        found = caller.replay_claim
+        return self.replay.first_use(found.issuer, found.jti, found.keep_until)
+
+
+def refused(exc: Unauthorized) -> None:
+    """The security log line of a refused call: the reason and, for a registered client, its issuer."""
+    security_log.info("CDS Hooks call refused: %s (issuer %s)", exc.reason, exc.iss or "not registered")
 
 
 def _check_times(claims: Mapping[str, Any], client: Client, now: float) -> datetime:
@@ -211,10 +235,7 @@ def _bearer(authorization: str | None) -> str:
 
 
 def _header(token: str) -> dict[str, Any]:
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise Unauthorized("malformed header") from None
+    header = _unverified_segment(token, 0, "header")
     if header.get("alg") not in ALGORITHMS:
         raise Unauthorized("algorithm not allowed")
     if str(header.get("typ", "")).upper() != "JWT":
@@ -226,11 +247,21 @@ def _header(token: str) -> dict[str, Any]:
 
 def _unverified_claims(token: str) -> dict[str, Any]:
     """The claims before verification, read only to find the issuer's keys."""
+    return _unverified_segment(token, 1, "payload")
+
+
+def _unverified_segment(token: str, n: int, name: str) -> dict[str, Any]:
+    """The token's header (0) or payload (1) as a JSON object, read without verifying anything: only to choose the
+    issuer's key (PyJWT reads both again, strictly, when it verifies). Reading them here rather than with PyJWT's
+    unverified decoding saves two passes of its character-by-character base64url check (~0.3 ms a call)."""
+    segment = token.split(".")[n]
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        raise Unauthorized("malformed payload") from None
-    return claims if isinstance(claims, dict) else {}
+        value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, UnicodeDecodeError, RecursionError):  # binascii.Error and JSONDecodeError are ValueErrors
+        raise Unauthorized(f"malformed {name}") from None
+    if not isinstance(value, dict):
+        raise Unauthorized(f"malformed {name}")
+    return value
 
 
 def _decode(token: str, key: jwt.PyJWK, algorithm: str, audience: str, client: Client) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 The care engine (`ketaguide.domain.care.plan.evaluate`, through the `assess` it is handed) decides; this module only
 chooses which findings a hook shows and how they read:
 - patient-view: every red flag and interaction of the chart, each craving/relapse drug option the chart makes a
-  caution or contra-indication (`ketaguide.cdshooks.options`), and a card linking to the full assessment that lists
-  what KetaGuide could not check;
+  caution or contra-indication (`ketaguide.domain.care.option_review`), and a card linking to the full assessment
+  that lists what KetaGuide could not check;
 - order-select / order-sign: the findings that involve a draft medicine the hook is about (red flags, interactions,
   the drafted option's status), and a "not checked" card for each such draft KetaGuide cannot recognise or read
   (never a silent all clear).
@@ -20,12 +20,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ketaguide.cdshooks.chart import Chart, ChartMedicine, display_of
-from ketaguide.cdshooks.options import UNRECOGNISED, OptionCheck, Reason, for_component, merged, option_drugs
 from ketaguide.cdshooks.text import fit, literal, names, plain
 from ketaguide.cdshooks.wire import Action, Card, Coding, Indicator, Link, Source, Suggestion
 from ketaguide.contracts.care_plan import CarePlanReport
 from ketaguide.domain.care.findings import Interaction, MonitoringItem, RedFlag
 from ketaguide.domain.care.interactions import SUBJECT_DRUG, Formulary
+from ketaguide.domain.care.option_review import (
+    UNRECOGNISED,
+    OptionReview,
+    ReviewReason,
+    for_component,
+    merged,
+    option_drugs,
+)
 from ketaguide.domain.citing.references import ExternalCitation, QuoteCitation, Reference
 
 URGENCY_INDICATOR: dict[str, Indicator] = {"emergency": "critical", "urgent": "warning", "routine": "info"}
@@ -147,7 +154,7 @@ class CardMapper:
         chart: Chart,
         formulary: Formulary,
         presentation: Presentation,
-        options: Sequence[OptionCheck] = (),
+        options: Sequence[OptionReview] = (),
         monitoring: Sequence[Ordered] = (),
     ) -> None:
         self.monitoring = monitoring
@@ -180,7 +187,7 @@ class CardMapper:
             involved = set(interaction.drugs) & focus_drugs
             if involved:
                 findings.append(self._interaction(interaction, tuple(m for m in focus if m.drug in involved)))
-        by_drug: dict[str, list[OptionCheck]] = {}
+        by_drug: dict[str, list[OptionReview]] = {}
         for check in self.options:
             components = option_drugs(check.option_id, self.formulary)
             for drug in sorted(components & focus_drugs):
@@ -252,7 +259,7 @@ class CardMapper:
             remove=drafts if indicator_for_severity(interaction.severity) == "critical" else (),
         )
 
-    def _option(self, check: OptionCheck, drafts: tuple[ChartMedicine, ...]) -> Finding:
+    def _option(self, check: OptionReview, drafts: tuple[ChartMedicine, ...]) -> Finding:
         indicator = indicator_for_status(check.status) or "info"
         drugs = sorted({m.drug for m in drafts if m.drug} or option_drugs(check.option_id, self.formulary))
         named = " and ".join(self.index.generic(d) for d in drugs)
@@ -265,7 +272,7 @@ class CardMapper:
         summary += f" ({names(triggers, 2)})" if triggers else ""
         paragraphs = [
             f"KetaGuide's care-plan rules mark **{check.intervention}** {marked} for this patient"
-            + ("." if check.by_engine else " (the option's own safety rules, applied to the chart)."),
+            + ("." if check.offered else " (the option's own safety rules, applied to the chart)."),
             "\n".join(_reason_line(r, [self._written(t) for t in r.triggers]) for r in check.reasons),
             f"**Ordered now:** {', '.join(literal(m.written) for m in drafts)}." if drafts else "",
             check.dose_note or "",
@@ -394,7 +401,7 @@ def _about_lamotrigine_dosing(drugs: Sequence[str]) -> bool:
     return "lamotrigine" in drugs and not {SUBJECT_DRUG, "esketamine"} & set(drugs)
 
 
-def _reason_line(reason: Reason, triggers: list[str]) -> str:
+def _reason_line(reason: ReviewReason, triggers: list[str]) -> str:
     label = "Contra-indicated" if reason.effect == "contraindicated" else "Caution"
     recorded = f" (recorded: {literal(names(triggers, 5))})" if triggers else ""
     lead = "" if reason.message.casefold().startswith(label.casefold()) else f"**{label}:** "

@@ -25,7 +25,8 @@ PREFETCH: dict[str, str] = {
 _SCOPE = (
     "KetaGuide answers only for a patient with ketamine use disorder on the problem list (ICD-10-CM F16.x, or SNOMED "
     "CT 724713006, 724715004, 724712001 or 724714000) or with an active or draft ketamine or esketamine order; for "
-    "anyone else it returns no cards. Medicines are recognised by name (RxNorm display text included); a draft "
+    "anyone else it returns no cards. Medicines are recognised by RxNorm code where KetaGuide holds a sourced one, "
+    "otherwise by name (RxNorm display text included); a draft "
     "medicine KetaGuide cannot recognise gets a card saying it was not checked. Conditions other than ketamine use "
     "disorder, and pregnancy, are read from the condition's text (no sourced codes exist for them). Every card "
     "cites its evidence; the evidence for drug treatment of ketamine use disorder is of very low certainty."

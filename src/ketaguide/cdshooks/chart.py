@@ -89,7 +89,6 @@ class ChartMedicine:
     drug: str | None
     draft: bool
     focus: bool
-    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,7 +251,6 @@ def _add_medicine(
             drug=entry_found.id if entry_found else None,
             draft=draft,
             focus=focus,
-            problems=record.problems,
         )
     )
 

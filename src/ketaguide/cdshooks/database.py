@@ -5,6 +5,13 @@ decides, so of two workers given the same token exactly one accepts it. Expired 
 `CARD_DAYS` are purged now and then by the worker that happens to write. A database that does not answer is
 `StoreUnavailable` (503), never an accepted replay.
 
+`DatabaseCallRecorder` writes what a hook call leaves behind, its jti claim, the cards issued and the event of the
+server's audit trail, in one transaction: one commit per call instead of three. With SQLite every commit is synced
+to disk (`synchronous=FULL`, a few milliseconds) while holding the one write lock, so three commits per call capped
+every worker together at about a hundred calls a second. The claim still decides: a token whose jti another call
+claimed first is refused (401), its cards are not kept and the refusal is what the audit trail records. The
+server's own audit of a call (`DatabaseHookAudit`) is here too, so both write the same event.
+
 The database and its clock are named by a function (`records()`: anything with `.database` and `.clock`, such as
 the server's `Records`), because the server opens them at start-up, after the routes are built
 (`app.state.records`).
@@ -14,20 +21,36 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ketaguide.cdshooks.stores import CARD_DAYS, FeedbackRecord, IssuedCard, StoreUnavailable
+from ketaguide.cdshooks.stores import (
+    CARD_DAYS,
+    FeedbackRecord,
+    HookCallEvent,
+    IssuedCard,
+    ReplayClaim,
+    StoreUnavailable,
+    refused_as_replay,
+)
 from ketaguide.domain.ports import Clock
 from ketaguide.storage import cds
+from ketaguide.storage.audit import AuditEvent, append
 from ketaguide.storage.engine import Database
+from ketaguide.storage.tables import cds_jti
 
 PURGE_EVERY = 512  # writes between two purges, per process
+# Built once: SQLAlchemy then reuses its compiled form (a statement built per call costs ~0.3 ms to key and look up).
+_CLAIMED = select(cds_jti.c.jti).where(cds_jti.c.iss == bindparam("iss"), cds_jti.c.jti == bindparam("jti"))
 
 
 class StoredRecords(Protocol):
@@ -80,28 +103,36 @@ class DatabaseReplayCache(_Store):
                 cds.purge_jti(connection, self._now())
             return cds.claim_jti(connection, issuer, jti, keep_until)
 
+    def seen(self, issuer: str, jti: str) -> bool:
+        # A read (no write lock, no disk sync); `first_use` is what decides.
+        with self._read() as connection:
+            return connection.execute(_CLAIMED, {"iss": issuer, "jti": jti}).first() is not None
+
+
+def _card_rows(cards: Sequence[IssuedCard]) -> list[dict[str, Any]]:
+    return [
+        {
+            "uuid": card.uuid,
+            "service_id": card.service_id,
+            "hook_instance": card.hook_instance,
+            "iss": card.iss,
+            "card_type": card.card_type,
+            "indicator": card.indicator,
+            "suggestions": json.dumps(list(card.suggestions)),
+            "issued_at": card.issued_at,
+        }
+        for card in cards
+    ]
+
 
 class DatabaseCardLedger(_Store):
     def record(self, cards: Sequence[IssuedCard]) -> None:
         if not cards:
             return
-        rows = [
-            {
-                "uuid": card.uuid,
-                "service_id": card.service_id,
-                "hook_instance": card.hook_instance,
-                "iss": card.iss,
-                "card_type": card.card_type,
-                "indicator": card.indicator,
-                "suggestions": json.dumps(list(card.suggestions)),
-                "issued_at": card.issued_at,
-            }
-            for card in cards
-        ]
         with self._write() as connection:
             if self._purge_due():
                 cds.purge_cards(connection, self._now() - timedelta(days=CARD_DAYS))
-            cds.record_cards(connection, rows)
+            cds.record_cards(connection, _card_rows(cards))
 
     def get(self, uuid: str) -> IssuedCard | None:
         with self._read() as connection:
@@ -160,3 +191,151 @@ class DatabaseFeedbackLog(_Store):
             )
             for row in rows
         ]
+
+
+# --- the audit trail, and a whole call in one transaction ----------------------------------------------------------
+
+_OUTCOMES = {200: "success", 401: "denied", 404: "not_found", 412: "precondition_failed", 400: "invalid"}
+
+
+def audit_event(event: HookCallEvent) -> AuditEvent:
+    """A CDS call as an event of the server's hash-chained audit trail.
+
+    The trail has no columns for the client's `iss` and `jti` or the EHR's patient id (its `patient_id` is
+    KetaGuide's own patient), so: `user_name` = the issuer, `role` = "ehr-client", `request_id` = the jti,
+    `resource_id` = the hookInstance and the EHR's Patient reference. Card uuids are in the card ledger, by
+    hookInstance. (The server's owners may move this into services/audit.py and give the trail those columns.)"""
+    target = " ".join(p for p in (event.hook_instance, event.patient_id and f"Patient/{event.patient_id}") if p)
+    return AuditEvent(
+        action=event.action,
+        resource_type=f"cds:{event.service_id}"[:40] if event.service_id else "cds:discovery",
+        outcome=_OUTCOMES.get(event.status, "invalid" if event.status < 500 else "error"),
+        resource_id=target[:200] or None,
+        user_name=(event.iss or "unverified client")[:100],
+        role="ehr-client",
+        request_id=(event.jti or "")[:64] or None,
+    )
+
+
+class DatabaseHookAudit(_Store):
+    """Every CDS call as an event of the server's audit trail, in a transaction of its own."""
+
+    def record(self, event: HookCallEvent) -> None:
+        with self._write() as connection:
+            append(connection, audit_event(event), event.occurred_at)
+
+
+@dataclass
+class _Call:
+    """One call waiting to be recorded, and how it went."""
+
+    event: HookCallEvent
+    claim: ReplayClaim | None
+    cards: Sequence[IssuedCard]
+    done: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    accepted: bool = False
+    error: BaseException | None = None
+
+
+class DatabaseCallRecorder(_Store):
+    """The jti claim, the cards issued and the audit event of a call in one transaction, with the calls of other
+    threads of this process that are waiting at the same moment (group commit): one commit, so one disk sync and
+    one turn of the write lock, for all of them. Each call returns only once the commit that holds its records is
+    done. Used when the stores and the audit trail are in the same database (the server without Redis).
+
+    Why: SQLite lets one writer in at a time, and a writer that finds it taken sleeps and retries (SQLite's busy
+    handler: 1, 2, 5 ... 100 ms), so threads that each open their own transaction queue unfairly and the slowest
+    wait seconds; PostgreSQL serialises audit appends on the chain's head row the same way. Here one thread of the
+    process (the leader: the first to arrive when no one writes) writes what is waiting, up to `BATCH` calls, then
+    hands over to the first call still waiting; and the leaders of several workers on one SQLite file queue on a
+    lock file beside it (`_writers_take_turns`) instead of sleeping in the busy handler (with two workers at 50
+    clients that took the p99 from 3.5-4.9 s to 0.5 s). Within a batch each call keeps its own outcome: a jti
+    claimed twice is accepted once, and the other call is recorded as refused. If the transaction fails, every call
+    in it fails (503), none is recorded half."""
+
+    claims = True
+    BATCH = 64
+
+    def __init__(self, records: RecordsSource) -> None:
+        super().__init__(records)
+        self._lock = threading.Lock()
+        self._waiting: list[_Call] = []
+        self._writing = False
+
+    def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
+        call = _Call(event, claim, cards)
+        with self._lock:
+            self._waiting.append(call)
+            if not self._writing:
+                self._writing = call.leads = True
+        if not call.leads:
+            call.done.wait()
+        if call.leads:  # first to arrive, or handed the lead while waiting: its call is in this batch
+            self._write_batch()
+        if call.error is not None:
+            raise call.error
+        return call.accepted
+
+    def _write_batch(self) -> None:
+        with self._lock:
+            batch, self._waiting = self._waiting[: self.BATCH], self._waiting[self.BATCH :]
+        try:
+            with _writers_take_turns(self._records().database), self._write() as connection:
+                if self._purge_due():
+                    now = self._now()
+                    cds.purge_jti(connection, now)
+                    cds.purge_cards(connection, now - timedelta(days=CARD_DAYS))
+                for call in batch:
+                    call.accepted = self._one(connection, call)
+        except BaseException as exc:  # the transaction is rolled back: no call of the batch is recorded
+            for call in batch:
+                call.error = exc
+        finally:
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].leads = True
+                    self._waiting[0].done.set()
+                else:
+                    self._writing = False
+            for call in batch:
+                call.done.set()
+
+    @staticmethod
+    def _one(connection: Connection, call: _Call) -> bool:
+        claim, event = call.claim, call.event
+        accepted = claim is None or cds.claim_jti(connection, claim.issuer, claim.jti, claim.keep_until)
+        if accepted:
+            cds.record_cards(connection, _card_rows(call.cards))
+        else:
+            event = refused_as_replay(event)
+        append(connection, audit_event(event), event.occurred_at)
+        return accepted
+
+
+_LOCK_FILES: dict[str, int] = {}  # per process: the lock file of each SQLite database written
+
+
+@contextmanager
+def _writers_take_turns(database: Database) -> Iterator[None]:
+    """On a SQLite file, wait in the kernel's queue of an exclusive `flock` on `<database>.cds-writers.lock` before
+    asking SQLite for its write lock: a worker that waits is woken when the other is done, instead of polling with
+    SQLite's growing sleeps. Only the recorders of this module take it, and only around a write they are about to
+    make, so it never holds anyone else up; SQLite's own lock still decides. PostgreSQL, an in-memory SQLite
+    database or a system without `flock`: nothing to do."""
+    path = make_url(database.url).database if database.dialect == "sqlite" else None
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        path = None
+    if not path or path == ":memory:":
+        yield
+        return
+    descriptor = _LOCK_FILES.get(path)
+    if descriptor is None:
+        descriptor = _LOCK_FILES[path] = os.open(f"{path}.cds-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)

@@ -103,7 +103,12 @@ class MedicationRecord:
     status: str | None
     medicine: CodedText
     subject: str | None
-    problems: tuple[str, ...]
+    entry: Entry
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Why the request is not valid FHIR R4 (validated when first asked: only an unreadable draft needs it)."""
+        return self.entry.problems
 
 
 def warm_up() -> None:
@@ -228,7 +233,7 @@ def read_medication_request(entry: Entry, medications: Mapping[str, Mapping[str,
         status=_text(resource.get("status")),
         medicine=medicine,
         subject=_reference(resource.get("subject")),
-        problems=entry.problems,
+        entry=entry,
     )
 
 

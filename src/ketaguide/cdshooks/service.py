@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -22,7 +22,7 @@ from ketaguide.cdshooks.cards import CardMapper, Ordered, Presentation, cards
 from ketaguide.cdshooks.catalog import CdsService
 from ketaguide.cdshooks.chart import Chart, read_chart
 from ketaguide.cdshooks.fhir import Entry, entries
-from ketaguide.cdshooks.options import OptionCheck, check_options, option_drugs
+from ketaguide.cdshooks.options import chart_reviews, order_reviews
 from ketaguide.cdshooks.prefetch import FhirAccess, FhirFetcher, Gathered, gather
 from ketaguide.cdshooks.stores import IssuedCard
 from ketaguide.cdshooks.wire import (
@@ -35,6 +35,7 @@ from ketaguide.cdshooks.wire import (
     PatientViewContext,
 )
 from ketaguide.contracts.care_plan import CarePlanReport
+from ketaguide.domain.care.option_review import OptionReview
 from ketaguide.knowledge.snapshot import KnowledgeSnapshot
 
 CONTEXTS: dict[str, type[PatientViewContext | OrderSignContext]] = {
@@ -129,7 +130,7 @@ def run_hook(
     content, pack = engine.knowledge.clinical, engine.knowledge.pack
     if service.hook == "patient-view":
         # The craving and relapse-prevention options are for ketamine use disorder: only when it is on the chart.
-        checks = check_options(intake, report, content, pack, None, experimental_only=True) if chart.kud else []
+        checks = chart_reviews(intake, report, content, pack) if chart.kud else []
         monitoring: list[Ordered] = []
     else:
         checks, monitoring = _per_order(chart, engine, report)
@@ -140,24 +141,12 @@ def run_hook(
     return HookOutcome(CdsResponse(cards=tuple(issued_cards)), issued, context, chart, gathered)
 
 
-def _per_order(chart: Chart, engine: CareEngine, report: CarePlanReport) -> tuple[list[OptionCheck], list[Ordered]]:
+def _per_order(chart: Chart, engine: CareEngine, report: CarePlanReport) -> tuple[list[OptionReview], list[Ordered]]:
     """For each ordered drug, the patient as they are without that order (so "already taking lamotrigine" or a
-    QT-prolonging drug is not the drafted drug itself): the option checks of the drug, and the monitoring the order
-    adds to the plan."""
-    content, pack = engine.knowledge.clinical, engine.knowledge.pack
-    ordered = sorted({m.drug for m in chart.focus if m.drug})
-    about = {d for option in content.options for d in option_drugs(option.id, content.formulary)}
-    checks: list[OptionCheck] = []
-    monitoring: list[Ordered] = []
-    for drug in ordered:
-        intake = chart.intake(without_orders_of=drug)
-        before = engine.assess(intake)
-        if drug in about:
-            found = check_options(intake, before, content, pack, {drug})
-            checks += [replace(check, for_drug=drug) for check in found]
-        known = {m.item for m in before.monitoring}
-        monitoring += [Ordered(drug, item) for item in report.monitoring if item.item not in known]
-    return checks, monitoring
+    QT-prolonging drug is not the drafted drug itself): the option reviews of the drug, and the monitoring the order
+    adds to the plan. From the chart's one plan and the engine's staged facts (`ketaguide.cdshooks.options`)."""
+    reviews, added = order_reviews(chart, report, engine.knowledge.clinical, engine.knowledge.pack)
+    return reviews, [Ordered(drug, item) for drug, item in added]
 
 
 def _drafts(context: PatientViewContext | OrderSignContext) -> list[Entry]:

@@ -6,6 +6,11 @@ Each protocol has an in-memory twin (one process: tests, a single worker) and, f
 `cds_issued_cards` and `cds_feedback`) that several workers share. `HookAudit` is implemented by the server's audit
 trail. `stores_from_settings` picks Redis when configured, else the server's database, else memory.
 
+What a call leaves behind (its jti claim, the cards it issued, its audit event) is written by a `CallRecorder`:
+`SeparateRecorder` writes the three stores in turn; on the server's database `DatabaseCallRecorder` writes them in
+one transaction (one commit, so one disk sync, per call), and claims the jti there: `claims` says so, and then the
+token check before the work only asks whether the jti was used already (`ReplayCache.seen`).
+
 A store that cannot answer fails closed: `StoreUnavailable` becomes 503, never an accepted replay.
 """
 
@@ -16,7 +21,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,6 +37,19 @@ class ReplayCache(Protocol):
     """Remembers each (issuer, jti) until `keep_until`; `first_use` is atomic across every worker."""
 
     def first_use(self, issuer: str, jti: str, keep_until: datetime) -> bool: ...
+
+    def seen(self, issuer: str, jti: str) -> bool:
+        """Whether (issuer, jti) was claimed already (a read: the claim itself is `first_use`)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReplayClaim:
+    """A verified token's (issuer, jti), to be claimed once and kept until `keep_until`."""
+
+    issuer: str
+    jti: str
+    keep_until: datetime
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,46 @@ class HookAudit(Protocol):
     def record(self, event: HookCallEvent) -> None: ...
 
 
+class CallRecorder(Protocol):
+    """Writes what one call leaves behind: its jti claim (None when claimed already, or when the caller was not
+    verified), the cards it issued and its audit event. False when the claim lost (the jti was used meanwhile): then
+    no card is kept and the call is recorded as refused (401)."""
+
+    @property
+    def claims(self) -> bool:
+        """True when the recorder claims the jti (then the token check only asks `ReplayCache.seen`)."""
+        ...
+
+    def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool: ...
+
+
+REPLAYED = "jti replayed"
+
+
+def refused_as_replay(event: HookCallEvent) -> HookCallEvent:
+    """The audit event of a call whose jti was claimed by another call first."""
+    return replace(event, status=401, reason=REPLAYED, card_uuids=(), content_version=None)
+
+
+class SeparateRecorder:
+    """The claim (if any), then the cards, then the audit event, each in its own store (memory, Redis). A store
+    that fails raises `StoreUnavailable` before the audit event is written (the caller audits the 503)."""
+
+    claims = False
+
+    def __init__(self, stores: CdsStores, audit: HookAudit) -> None:
+        self.stores = stores
+        self.audit = audit
+
+    def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
+        if claim is not None and not self.stores.replay.first_use(claim.issuer, claim.jti, claim.keep_until):
+            self.audit.record(refused_as_replay(event))
+            return False
+        self.stores.cards.record(cards)
+        self.audit.record(event)
+        return True
+
+
 # --- in memory ----------------------------------------------------------------------------------------------
 
 
@@ -160,6 +218,10 @@ class MemoryReplayCache:
                 return False
             self._seen[(issuer, jti)] = keep_until
             return True
+
+    def seen(self, issuer: str, jti: str) -> bool:
+        with self._lock:
+            return (issuer, jti) in self._seen
 
 
 class MemoryCardLedger:
@@ -223,10 +285,16 @@ class RedisReplayCache:
         self._prefix = prefix
 
     def first_use(self, issuer: str, jti: str, keep_until: datetime) -> bool:
-        digest = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
         millis = int(keep_until.timestamp() * 1000)
-        stored = _call(lambda: self._redis.set(f"{self._prefix}jti:{digest}", b"1", nx=True, pxat=millis))
+        stored = _call(lambda: self._redis.set(self._key(issuer, jti), b"1", nx=True, pxat=millis))
         return bool(stored)
+
+    def seen(self, issuer: str, jti: str) -> bool:
+        return bool(_call(lambda: self._redis.exists(self._key(issuer, jti))))
+
+    def _key(self, issuer: str, jti: str) -> str:
+        digest = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
+        return f"{self._prefix}jti:{digest}"
 
 
 class RedisCardLedger:
@@ -295,11 +363,13 @@ def _call(operation: Any) -> Any:
 
 @dataclass(frozen=True)
 class CdsStores:
-    """The stores one router uses. `memory()` for a single process; `redis(url)` for workers that share state."""
+    """The stores one router uses. `memory()` for a single process; `redis(url)` or `database(records)` for workers
+    that share state. `records`: the server's records the stores are kept in, when they are (`database(...)`)."""
 
     replay: ReplayCache
     cards: CardLedger
     feedback: FeedbackLog
+    records: RecordsSource | None = None
 
     @classmethod
     def memory(cls) -> CdsStores:
@@ -311,7 +381,7 @@ class CdsStores:
         opens them at start-up)."""
         from ketaguide.cdshooks.database import DatabaseCardLedger, DatabaseFeedbackLog, DatabaseReplayCache
 
-        return cls(DatabaseReplayCache(records), DatabaseCardLedger(records), DatabaseFeedbackLog(records))
+        return cls(DatabaseReplayCache(records), DatabaseCardLedger(records), DatabaseFeedbackLog(records), records)
 
     @classmethod
     def redis(cls, url: str, prefix: str = PREFIX) -> CdsStores:

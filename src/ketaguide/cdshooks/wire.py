@@ -110,6 +110,9 @@ class OrderSelectContext(OrderSignContext):
 # --- response -----------------------------------------------------------------------------------------------
 
 
+_SIZED = (str, tuple, list, dict)
+
+
 class _Out(BaseModel):
     """A response member: unset members are left out and nothing may be empty (spec: Use of JSON)."""
 
@@ -117,9 +120,8 @@ class _Out(BaseModel):
 
     @model_validator(mode="after")
     def _nothing_empty(self) -> _Out:
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, str | tuple | list | dict) and len(value) == 0 and name != "cards":
+        for name, value in self.__dict__.items():
+            if isinstance(value, _SIZED) and not value and name != "cards":
                 raise ValueError(f"{name} must be left out rather than empty")
         return self
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-
-from pydantic import BaseModel
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from ketaguide.cli.streams import dump_json, write_output
+
+if TYPE_CHECKING:  # annotations only: JSON output never loads rich or builds a console
+    from pydantic import BaseModel
+    from rich.console import Console
 
 
 class OutputFormat(StrEnum):
@@ -23,6 +25,8 @@ def emit_json(result: BaseModel) -> None:
 
 def emit_rich(render: Callable[[Console], None]) -> None:
     """Render to a buffer first, so a closed or full standard output is reported once instead of mid-table."""
+    from rich.console import Console
+
     console = Console()
     with console.capture() as captured:
         render(console)

@@ -10,9 +10,13 @@ them beside the REST API; `cds_hooks_router(...)` and `cds_app(...)` to build th
 
 Every CDS call must carry a client JWT whose `aud` is the exact URL called (built from KETAGUIDE_PUBLIC_URL when
 set, which it must be behind a proxy); a failure is a bare 401. Errors other than 401 carry a FHIR
-OperationOutcome. Every call, refused ones included, is recorded through `HookAudit`; if that record or the card
-ledger cannot be written the call fails (503) rather than answer unaudited. The work runs in the thread pool: the
-stores, the FHIR fetches and the engine are synchronous.
+OperationOutcome. Every call, refused ones included, is recorded (its audit event, the cards it issued and, where
+the stores allow, its jti claim: `CallRecorder`) after it is answered and before the answer is sent; if that record
+cannot be written the call fails (503) rather than answer unaudited. On the server's database the three are one
+transaction (`ketaguide.cdshooks.database.DatabaseCallRecorder`): the token check before the work then only asks
+whether the jti was used, and the claim is made with the records, or before the first FHIR fetch when data must be
+fetched (nothing leaves KetaGuide on a token not yet claimed). The work runs in the thread pool: the stores, the
+FHIR fetches and the engine are synchronous.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, ClassVar
+from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
@@ -29,7 +33,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from ketaguide.cdshooks.auth import Caller, KeySets, TokenVerifier, Unauthorized
+from ketaguide.cdshooks.auth import Caller, KeySets, TokenVerifier, Unauthorized, refused
 from ketaguide.cdshooks.catalog import SERVICES, SERVICES_BY_ID
 from ketaguide.cdshooks.clients import ClientRegistry, load_clients
 from ketaguide.cdshooks.evidence import evidence_page, render_html, schedule_page
@@ -38,17 +42,24 @@ from ketaguide.cdshooks.fhir import warm_up
 from ketaguide.cdshooks.prefetch import FhirFetcher, HttpFhirFetcher, PreconditionFailed
 from ketaguide.cdshooks.service import CareEngine, InvalidRequest, Site, run_hook
 from ketaguide.cdshooks.stores import (
+    REPLAYED,
+    CallRecorder,
     CdsStores,
     FeedbackLog,
     HookAudit,
     HookCallEvent,
+    IssuedCard,
     MemoryReplayCache,
+    ReplayClaim,
+    SeparateRecorder,
     StoreUnavailable,
     feedback_summary,
     stores_from_settings,
 )
 from ketaguide.cdshooks.wire import Discovery, FeedbackRequest, HookRequest, operation_outcome
 from ketaguide.domain.ports import Clock
+from ketaguide.http.errors import TooManyRequests
+from ketaguide.http.ratelimit import RateLimits, rate_limits_of
 from ketaguide.settings import Settings
 
 log = logging.getLogger("ketaguide.cdshooks")
@@ -61,11 +72,13 @@ _HTML_HEADERS = {"Content-Security-Policy": "default-src 'none'", "X-Content-Typ
 
 @dataclass(frozen=True)
 class Backend:
-    """What a call is served with: the care engine, the clock and the audit trail (the server's, per app)."""
+    """What a call is served with: the care engine, the clock and the audit trail (the server's, per app), and what
+    records each call (None: the router's stores, then the audit trail, each on its own)."""
 
     engine: CareEngine
     clock: Clock
     audit: HookAudit
+    recorder: CallRecorder | None = None
 
 
 BackendOf = Callable[[Request], Backend]
@@ -75,6 +88,39 @@ class _Refused(Exception):
     def __init__(self, status: int, code: str, diagnostics: str) -> None:
         super().__init__(diagnostics)
         self.status, self.code, self.diagnostics = status, code, diagnostics
+
+
+class _PendingClaim:
+    """A verified caller whose jti is claimed with the call's records, or at once when something must leave
+    KetaGuide first (a FHIR fetch): `claim_now`."""
+
+    def __init__(self, verifier: TokenVerifier, caller: Caller) -> None:
+        self.verifier = verifier
+        self.caller = caller
+        self.claimed = False
+
+    @property
+    def claim(self) -> ReplayClaim | None:
+        """What is left to claim with the records."""
+        return None if self.claimed else self.caller.replay_claim
+
+    def claim_now(self) -> None:
+        if not self.claimed:
+            if not self.verifier.claim(self.caller):
+                raise Unauthorized(REPLAYED, self.caller.iss)
+            self.claimed = True
+
+
+@dataclass(frozen=True)
+class _ClaimFirst:
+    """A FHIR fetcher that claims the caller's jti before its first request."""
+
+    fetcher: FhirFetcher
+    pending: _PendingClaim
+
+    def get(self, url: str, token: str, deadline: float) -> Mapping[str, Any] | None:
+        self.pending.claim_now()
+        return self.fetcher.get(url, token, deadline)
 
 
 class _Endpoints:
@@ -109,10 +155,25 @@ class _Endpoints:
         content_type = request.headers.get("content-type", "")
         authorization = request.headers.get("authorization")
         backend = self.backend_of(request)
+        limits = rate_limits_of(request)
+        address = limits.address_of(request) if limits is not None else ""
         response = await run_in_threadpool(
-            self._dispatch, backend, action, service_id, authorization, content_type, body, site
+            self._limited, limits, address, backend, action, service_id, authorization, content_type, body, site
         )
         return self._cors(request, response)
+
+    def _limited(self, limits: RateLimits | None, address: str, *call: Any) -> Response:
+        """The REST API's rate limit on failed authentication, for EHR clients: an address that has spent its
+        failed authentications gets a bare 429 before its token is read, and every 401 counts against it."""
+        if limits is not None:
+            try:
+                limits.check_address(address)
+            except TooManyRequests as exc:
+                return Response(status_code=429, headers={"Retry-After": str(exc.retry_after)})
+        response = self._dispatch(*call)
+        if limits is not None and response.status_code == 401:
+            limits.failed(address)
+        return response
 
     def _dispatch(
         self,
@@ -125,22 +186,30 @@ class _Endpoints:
         site: Site,
     ) -> Response:
         event = HookCallEvent(occurred_at=backend.clock.now(), action=action, service_id=service_id, status=500)
+        recorder = backend.recorder or SeparateRecorder(self.stores, backend.audit)
+        # Feedback is stored before the call is recorded, so its jti is claimed first, whatever the recorder.
+        deferred = recorder.claims and action != "cds-feedback"
+        pending: _PendingClaim | None = None
+        issued: tuple[IssuedCard, ...] = ()
         response: Response
         try:
             path = "/cds-services" + (f"/{service_id}" if service_id else "")
             path += "/feedback" if action == "cds-feedback" else ""
-            caller = self.verifier.verify(authorization, site.base_url + path, event.occurred_at)
+            caller = self.verifier.verify(authorization, site.base_url + path, event.occurred_at, claim=not deferred)
+            pending = _PendingClaim(self.verifier, caller) if deferred else None
             event = replace(event, iss=caller.iss, tenant=caller.tenant, jti=caller.jti)
             if action == "cds-discovery":
-                response, event = (
-                    JSONResponse(Discovery(services=tuple(s.definition() for s in SERVICES)).dump()),
-                    event,
-                )
+                response = JSONResponse(Discovery(services=tuple(s.definition() for s in SERVICES)).dump())
+            elif action == "cds-feedback":
+                document = _json_body(content_type, body)
+                response, event = self._feedback(str(service_id), document, caller, event)
             else:
                 document = _json_body(content_type, body)
-                handle = self._feedback if action == "cds-feedback" else self._hook
-                response, event = handle(backend, str(service_id), document, caller, site, event)
+                response, event, issued = self._hook(backend, str(service_id), document, caller, site, event, pending)
         except Unauthorized as exc:
+            if pending is not None:  # verified, but the claim before a FHIR fetch lost: a replay, recorded as such
+                refused(exc)
+                pending = None
             response, event = _unauthorized(), replace(event, reason=exc.reason)
         except _Refused as exc:
             response, event = _outcome(exc.status, exc.code, exc.diagnostics), replace(event, reason=exc.code)
@@ -156,11 +225,19 @@ class _Endpoints:
         except Exception as exc:  # a defect: answer 500 without detail, log the kind of error only (no PHI)
             log.error("CDS Hooks %s failed: %s", action, type(exc).__name__)
             response, event = _outcome(500, "exception", "internal error"), replace(event, reason="error")
-        return self._audited(backend, response, replace(event, status=response.status_code))
+        claim = pending.claim if pending is not None else None
+        return self._recorded(backend, recorder, response, replace(event, status=response.status_code), claim, issued)
 
     def _hook(
-        self, backend: Backend, service_id: str, document: Any, caller: Caller, site: Site, event: HookCallEvent
-    ) -> tuple[Response, HookCallEvent]:
+        self,
+        backend: Backend,
+        service_id: str,
+        document: Any,
+        caller: Caller,
+        site: Site,
+        event: HookCallEvent,
+        pending: _PendingClaim | None,
+    ) -> tuple[Response, HookCallEvent, tuple[IssuedCard, ...]]:
         service = SERVICES_BY_ID.get(service_id)
         if service is None:
             raise _Refused(404, "not-found", f"no CDS service {service_id!r}")
@@ -176,18 +253,17 @@ class _Endpoints:
             caller,
             backend.engine,
             site=site,
-            fetcher=self.fetcher,
+            fetcher=_ClaimFirst(self.fetcher, pending) if pending is not None else self.fetcher,
             now=event.occurred_at,
             new_uuid=self.new_uuid,
             budget_seconds=self.budget_seconds,
         )
-        self.stores.cards.record(outcome.issued)
         uuids = tuple(card.uuid for card in outcome.issued)
         event = replace(event, card_uuids=uuids, content_version=backend.engine.version)
-        return JSONResponse(outcome.response.dump()), event
+        return JSONResponse(outcome.response.dump()), event, outcome.issued
 
     def _feedback(
-        self, backend: Backend, service_id: str, document: Any, caller: Caller, site: Site, event: HookCallEvent
+        self, service_id: str, document: Any, caller: Caller, event: HookCallEvent
     ) -> tuple[Response, HookCallEvent]:
         if service_id not in SERVICES_BY_ID:
             raise _Refused(404, "not-found", f"no CDS service {service_id!r}")
@@ -198,6 +274,30 @@ class _Endpoints:
         record_feedback(request, service_id, caller, self.stores.cards, self.stores.feedback, event.occurred_at)
         event = replace(event, card_uuids=tuple(dict.fromkeys(item.card for item in request.feedback)))
         return Response(status_code=200), event
+
+    def _recorded(
+        self,
+        backend: Backend,
+        recorder: CallRecorder,
+        response: Response,
+        event: HookCallEvent,
+        claim: ReplayClaim | None,
+        issued: tuple[IssuedCard, ...],
+    ) -> Response:
+        """Record the call (claim, cards, audit event), then answer; 401 when the claim lost, 503 when the record
+        could not be written (the 503 itself is audited if the audit trail answers)."""
+        try:
+            accepted = recorder.record(event, claim, issued)
+        except StoreUnavailable:
+            failed = _outcome(503, "transient", "a store KetaGuide needs did not answer")
+            return self._audited(backend, failed, replace(event, status=503, reason="store", card_uuids=()))
+        except Exception as exc:  # unaudited answers are not given (fail closed)
+            log.error("CDS Hooks audit failed: %s", type(exc).__name__)
+            return _outcome(503, "transient", "the call could not be audited")
+        if not accepted:
+            refused(Unauthorized(REPLAYED, event.iss))
+            return _unauthorized()
+        return response
 
     def _audited(self, backend: Backend, response: Response, event: HookCallEvent) -> Response:
         try:
@@ -316,7 +416,7 @@ def router(settings: Settings, stores: CdsStores | None = None) -> APIRouter:
 
     stores = stores or stores_from_settings(settings.redis_url)
     routes = APIRouter()
-    routes.include_router(router_from_settings(settings, _server_backend, stores))
+    routes.include_router(router_from_settings(settings, lambda request: _server_backend(request, stores), stores))
     admin = Depends(require(*ADMIN, audit_as=("read", "cds-feedback")))
     responses = problems(*AUTHENTICATED, 503)
     routes.include_router(
@@ -325,52 +425,22 @@ def router(settings: Settings, stores: CdsStores | None = None) -> APIRouter:
     return routes
 
 
-def _server_backend(request: Request) -> Backend:
+def _server_backend(request: Request, stores: CdsStores) -> Backend:
+    """The app's backend, built on first use: its care engine, clock and audit trail; and, when the CDS stores are
+    in the app's own database, one transaction per call for the claim, the cards and the audit event."""
     state = request.app.state
     backend: Backend | None = getattr(state, "cds_backend", None)
     if backend is None:
+        from ketaguide.cdshooks.database import DatabaseCallRecorder, DatabaseHookAudit
         from ketaguide.services.assessment import assess
 
         runtime, records = state.runtime, state.records
         engine = CareEngine(knowledge=runtime.knowledge, assess=lambda document: assess(runtime, document))
-        backend = state.cds_backend = Backend(engine=engine, clock=runtime.clock, audit=RecordsHookAudit(records))
+        shared = stores.records is not None and stores.records() is records
+        recorder = DatabaseCallRecorder(lambda: records) if shared else None
+        audit = DatabaseHookAudit(lambda: records)
+        backend = state.cds_backend = Backend(engine=engine, clock=runtime.clock, audit=audit, recorder=recorder)
     return backend
-
-
-class RecordsHookAudit:
-    """Every CDS call as an event of the server's hash-chained audit trail, in a transaction of its own.
-
-    The trail has no columns for the client's `iss` and `jti` or the EHR's patient id (its `patient_id` is
-    KetaGuide's own patient), so: `user_name` = the issuer, `role` = "ehr-client", `request_id` = the jti,
-    `resource_id` = the hookInstance and the EHR's Patient reference. Card uuids are in the card ledger, by
-    hookInstance. (The server's owners may move this into services/audit.py and give the trail those columns.)"""
-
-    _OUTCOMES: ClassVar[dict[int, str]] = {
-        200: "success",
-        401: "denied",
-        404: "not_found",
-        412: "precondition_failed",
-        400: "invalid",
-    }
-
-    def __init__(self, records: Any) -> None:
-        self.records = records
-
-    def record(self, event: HookCallEvent) -> None:
-        from ketaguide.storage.audit import AuditEvent, append
-
-        target = " ".join(p for p in (event.hook_instance, event.patient_id and f"Patient/{event.patient_id}") if p)
-        audit_event = AuditEvent(
-            action=event.action,
-            resource_type=f"cds:{event.service_id}"[:40] if event.service_id else "cds:discovery",
-            outcome=self._OUTCOMES.get(event.status, "invalid" if event.status < 500 else "error"),
-            resource_id=target[:200] or None,
-            user_name=(event.iss or "unverified client")[:100],
-            role="ehr-client",
-            request_id=(event.jti or "")[:64] or None,
-        )
-        with self.records.database.write() as connection:
-            append(connection, audit_event, event.occurred_at)
 
 
 def router_from_settings(

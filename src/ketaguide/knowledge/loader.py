@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass, field
-from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar
 
@@ -35,14 +34,11 @@ from ketaguide.knowledge.schema import (
     SourceEntry,
     SourcesFile,
 )
+from ketaguide.knowledge.snapshot import content_root as content_root  # re-exported: where the loader looks
 
 _Model = TypeVar("_Model", bound=BaseModel)
 # libyaml's safe loader when PyYAML was built with it: the same documents, several times faster (cold start).
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def content_root() -> Traversable:
-    return resources.files("ketaguide.knowledge").joinpath("content")
 
 
 @dataclass

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterator
+from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ketaguide.domain.errors import ConfigurationError, FieldProblem
 from ketaguide.domain.evidence.pack import KnowledgePack
-from ketaguide.knowledge.loader import content_root, load_pack
 
 if TYPE_CHECKING:
     from ketaguide.domain.care.rules import ClinicalContent
@@ -53,15 +53,47 @@ class KnowledgeSnapshot:
             return self._clinical
 
 
-def load_snapshot(content_dir: Path | None = None, *, eager: bool = False) -> KnowledgeSnapshot:
+def load_snapshot(
+    content_dir: Path | None = None, *, cache_dir: Path | None = None, eager: bool = False
+) -> KnowledgeSnapshot:
     """The snapshot of `content_dir` (default: the bundled content); raises KnowledgePackError listing every
-    problem, or ConfigurationError when the folder itself is unusable. `eager` loads the clinical content now."""
+    problem, or ConfigurationError when the folder itself is unusable. `eager` loads the clinical content now.
+
+    With a `cache_dir`, the pack compiled from content with the same hash is read from it instead of the YAML, and
+    a pack loaded from the YAML is written there for the next start (`ketaguide.knowledge.pack_cache`)."""
     root = content_folder(content_dir)
     origin = "bundled" if content_dir is None else str(content_dir.resolve())
-    snapshot = KnowledgeSnapshot(load_pack(root), root, content_hash(root), origin)
+    digest = content_hash(root)
+    snapshot = KnowledgeSnapshot(_pack(root, digest, cache_dir), root, digest, origin)
     if eager:
         _ = snapshot.clinical
     return snapshot
+
+
+def _pack(root: Traversable, digest: str, cache_dir: Path | None) -> KnowledgePack:
+    if cache_dir is None:
+        return _load_pack(root)
+    from ketaguide.knowledge.pack_cache import PackCache
+
+    cache = PackCache(cache_dir)
+    pack = cache.read(digest)
+    if pack is None:
+        pack = _load_pack(root)
+        if content_hash(root) == digest:  # not edited while it was being read: the pack is the hash's
+            cache.write(digest, pack)
+    return pack
+
+
+def _load_pack(root: Traversable) -> KnowledgePack:
+    # Imported here: a start that finds its pack in the cache never loads the YAML reader, file schema or checks.
+    from ketaguide.knowledge.loader import load_pack
+
+    return load_pack(root)
+
+
+def content_root() -> Traversable:
+    """The bundled content (package data)."""
+    return resources.files("ketaguide.knowledge").joinpath("content")
 
 
 def content_folder(content_dir: Path | None) -> Traversable:

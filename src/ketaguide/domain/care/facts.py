@@ -94,7 +94,7 @@ def fact_label(fact: str) -> str:
 
 
 def any_present(wanted: Iterable[str], facts: Facts) -> bool:
-    return any(f in facts for f in wanted)
+    return not facts.keys().isdisjoint(wanted)  # a set operation in C: every rule of every plan asks this
 
 
 def fires(rule: TriggeredRule, facts: Facts) -> bool:

@@ -29,15 +29,14 @@ from ketaguide.domain.care.findings import (
     SourceConflict,
     StatusReason,
 )
+from ketaguide.domain.care.index import OptionCertainty, RuleIndex, rule_index
 from ketaguide.domain.care.intake import Intake
 from ketaguide.domain.care.interactions import (
     DrugEntry,
     Exposure,
     Formulary,
-    InteractionRule,
     find_interactions,
     patient_exposures,
-    unchecked_exposures,
 )
 from ketaguide.domain.care.phase import assess_phase
 from ketaguide.domain.care.rules import (
@@ -61,6 +60,7 @@ NOT_RECOGNISED = "not recognised by the formulary, so not checked for interactio
 def evaluate(intake: Intake, pack: KnowledgePack, content: ClinicalContent) -> CarePlan:
     """The care plan for one intake: every finding cites its evidence."""
     citer = Citer(pack, content.references)
+    index = rule_index(pack, content)
     order = content.conventions.finding_order
     exposures, unrecognised = patient_exposures(intake, content.formulary)
     diagnosis = diagnose(intake, content.conventions.diagnosis)
@@ -70,8 +70,8 @@ def evaluate(intake: Intake, pack: KnowledgePack, content: ClinicalContent) -> C
     facts = patient_facts(intake, exposures, diagnosis)
     facts[f"phase:{phase.phase.value}"] = [phase.phase.value]
     red_flags = _red_flags(content.red_flags, facts, order.red_flag_urgency.value, citer)
-    interactions = _interactions(exposures, content.interactions, order.interaction_severity.value, citer)
-    options, not_offered_options = _options(content, facts, phase.phase, exposures, unrecognised, citer)
+    interactions = _interactions(exposures, index, order.interaction_severity.value, citer)
+    options, not_offered_options = _options(content, index, facts, phase.phase, exposures, unrecognised, citer)
     monitoring = _monitoring(content.monitoring, facts, intake, citer)
     return CarePlan(
         diagnosis=diagnosis,
@@ -83,7 +83,7 @@ def evaluate(intake: Intake, pack: KnowledgePack, content: ClinicalContent) -> C
         monitoring=monitoring,
         recognized_medications=_recognised(intake, content.formulary),
         unrecognized_medications=unrecognised,
-        not_checked=_not_checked(exposures, content.interactions, unrecognised),
+        not_checked=_not_checked(exposures, index, unrecognised),
         evidence_gaps=_evidence_gaps(content.gaps, facts),
         conflicts=_source_conflicts(pack, citer),
         references=citer.reference_list.references,
@@ -148,7 +148,7 @@ def _red_flags(
 
 
 def _interactions(
-    exposures: Sequence[Exposure], rules: Iterable[InteractionRule], severity_order: Sequence[str], citer: Citer
+    exposures: Sequence[Exposure], index: RuleIndex, severity_order: Sequence[str], citer: Citer
 ) -> tuple[Interaction, ...]:
     found = [
         Interaction(
@@ -159,7 +159,7 @@ def _interactions(
             message=m.rule.message,
             citations=citer.cite(m.rule.cites),
         )
-        for m in find_interactions(exposures, rules)
+        for m in find_interactions(exposures, index.pairs_that_may_fire(exposures))
     ]
     return tuple(sorted(found, key=lambda i: severity_order.index(i.severity)))
 
@@ -179,6 +179,7 @@ def option_applies(rule: CareOptionRule, facts: Facts, phase: Phase) -> bool:
 
 def _options(
     content: ClinicalContent,
+    index: RuleIndex,
     facts: Facts,
     phase: Phase,
     exposures: Sequence[Exposure],
@@ -190,14 +191,15 @@ def _options(
     for rule in content.options:
         if not option_applies(rule, facts, phase):
             continue
-        fired = fired_rules(rule.id, content.option_rules, facts)
+        fired = fired_rules(rule.id, index.option_rules[rule.id], facts)
         if not_offered(fired):
             reasons = [f for f in fired if f.rule.effect == "not_applicable"]
             withheld.append(
                 OptionNotOffered(id=rule.id, intervention=rule.intervention, reasons=_reasons(reasons, citer))
             )
             continue
-        offered.append(_option(rule, fired, facts, phase, exposures, unrecognised, content, citer))
+        certainty = index.certainty[rule.id]
+        offered.append(_option(rule, fired, certainty, facts, phase, exposures, unrecognised, content, citer))
     for option in offered:
         if option.status != "contraindicated":
             facts[f"option:{option.id}"] = [option.intervention]
@@ -207,6 +209,7 @@ def _options(
 def _option(
     rule: CareOptionRule,
     fired: Sequence[FiredRule],
+    certainty: OptionCertainty,
     facts: Facts,
     phase: Phase,
     exposures: Sequence[Exposure],
@@ -214,7 +217,6 @@ def _option(
     content: ClinicalContent,
     citer: Citer,
 ) -> CareOption:
-    certainty = citer.grade(rule.cites)
     citations = citer.cite(rule.cites)
     reasons = list(_reasons(fired, citer))
     unreadable = unrecognised_message(rule, unrecognised)
@@ -238,7 +240,7 @@ def _option(
         status=option_status(rule, (r.effect for r in reasons)),
         status_reasons=tuple(reasons),
         certainty=certainty.level,
-        certainty_reasons=tuple(certainty.reasons),
+        certainty_reasons=certainty.reasons,
         experimental=rule.experimental,
         notes=tuple(_option_notes(rule, facts, phase)),
         dose_column=_dose_column(rule, exposures, unrecognised, content, citer),
@@ -326,11 +328,9 @@ def _recognised(intake: Intake, formulary: Formulary) -> tuple[RecognisedMedicat
 
 
 def _not_checked(
-    exposures: Sequence[Exposure], rules: Sequence[InteractionRule], unrecognised: Sequence[str]
+    exposures: Sequence[Exposure], index: RuleIndex, unrecognised: Sequence[str]
 ) -> tuple[NotChecked, ...]:
-    unchecked = [
-        NotChecked(written_as=e.written, drug=e.drug, reason=NOT_CHECKED) for e in unchecked_exposures(exposures, rules)
-    ]
+    unchecked = [NotChecked(written_as=e.written, drug=e.drug, reason=NOT_CHECKED) for e in index.unchecked(exposures)]
     unread = [NotChecked(written_as=name.strip(), drug=None, reason=NOT_RECOGNISED) for name in unrecognised]
     return (*unread, *unchecked)
 

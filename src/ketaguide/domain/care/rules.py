@@ -9,7 +9,7 @@ strict (`extra="forbid"`) so a typo in the content fails when it loads, not sile
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -191,7 +191,11 @@ class PhaseEvidence(_Rule):
 
 @dataclass(frozen=True)
 class ClinicalContent:
-    """Everything the care-plan rules read, already validated by the content loader."""
+    """Everything the care-plan rules read, already validated by the content loader.
+
+    `memo` keeps what is derived from this content once and for all (`ketaguide.domain.care.index.rule_index`):
+    the content never changes, so neither does anything derived from it.
+    """
 
     references: Mapping[str, ReferenceEntry]
     formulary: Formulary
@@ -206,3 +210,4 @@ class ClinicalContent:
     lamotrigine: LamotrigineDosing
     ketamine: KetamineDosing
     conventions: CareConventions
+    memo: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)

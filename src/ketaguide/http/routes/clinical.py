@@ -52,8 +52,9 @@ class KetamineOrderRequest(BaseModel):
 
 
 def _json(model: BaseModel, status: int = 200) -> Response:
-    """The model's JSON as is: the contract models are already validated, so FastAPI need not check them again."""
-    return Response(model.model_dump_json(), status, media_type="application/json")
+    """The model's JSON bytes as is: the contract models are already validated, so FastAPI need not check them
+    again (`response_model` still declares the schema in the OpenAPI document)."""
+    return Response(model.__pydantic_serializer__.to_json(model), status, media_type="application/json")
 
 
 @router.post("/answers", response_model=AnswerReport, responses=problems(*WITH_BODY))
@@ -67,7 +68,7 @@ def post_answer(body: Question, request: Request, caller: Clinician) -> Response
 def evaluate(body: Evaluation, request: Request, caller: Clinician) -> Response:
     """The care plan for an intake, computed and returned; nothing is stored. The intake may also be sent as a FHIR
     QuestionnaireResponse to `ketaguide fhir questionnaire` (`Content-Type: application/fhir+json`)."""
-    return _json(assessment.assess(request.app.state.runtime, body.intake.model_dump(mode="json")))
+    return _json(assessment.assess_intake(request.app.state.runtime, body.intake))
 
 
 @router.post("/dose/lamotrigine", response_model=LamotrigineScheduleReport, responses=problems(*WITH_BODY))

@@ -1,0 +1,345 @@
+"""What a CDS call leaves behind, written once: its jti claim, the cards it issued and its audit event.
+
+On the server's database (`DatabaseCallRecorder`) the three are one transaction, shared with the calls of other
+threads waiting at the same moment (group commit); the token check before the work only asks whether the jti was
+used, and the claim in that transaction decides. These tests check that one hook call is one write transaction,
+that a jti raced by many threads is accepted once and the others are recorded as refused, that a batch keeps the
+audit chain intact, that a jti is claimed before anything is fetched from the client's FHIR server, and that a
+record that cannot be written is a 503.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("sqlalchemy")
+
+from ketaguide.cdshooks.database import DatabaseCallRecorder
+from ketaguide.cdshooks.stores import (
+    CdsStores,
+    HookCallEvent,
+    IssuedCard,
+    MemoryHookAudit,
+    ReplayClaim,
+    StoreUnavailable,
+)
+from ketaguide.storage.engine import Database
+from test_cds_support import (
+    BASE,
+    DATA,
+    EHR_ES,
+    bearer,
+    call,
+    care_engine,
+    cds_test_app,
+    clients_document,
+    service_url,
+)
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+SERVICE = "ketaguide-order-sign"
+
+
+@dataclass(frozen=True)
+class _Clock:
+    def now(self) -> datetime:
+        return NOW
+
+
+@dataclass(frozen=True)
+class _Records:
+    database: Database
+    clock: _Clock = _Clock()
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Iterator[_Records]:
+    from ketaguide.storage.schema import upgrade
+
+    database = Database(f"sqlite:///{tmp_path / 'ketaguide.db'}")
+    upgrade(database)
+    yield _Records(database)
+    database.close()
+
+
+@pytest.fixture(scope="module")
+def engine() -> Any:
+    return care_engine()
+
+
+def _case() -> dict[str, Any]:
+    case: dict[str, Any] = json.loads((DATA / "cases" / "sign-naltrexone-with-methadone.json").read_text("utf-8"))
+    return case
+
+
+def _fetching(server: str) -> dict[str, Any]:
+    """The case's request without its medications prefetched: KetaGuide fetches them from `server`."""
+    request = copy.deepcopy(_case()["request"])
+    request["prefetch"].pop("medications")
+    request["fhirServer"] = server
+    request["fhirAuthorization"] = {
+        "access_token": "fhir-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/MedicationRequest.read",
+        "subject": "ketaguide",
+    }
+    return request
+
+
+def _event(jti: str) -> HookCallEvent:
+    return HookCallEvent(occurred_at=NOW, action="cds-call", service_id=SERVICE, status=200, iss="https://ehr", jti=jti)
+
+
+def _card(hook_instance: str) -> IssuedCard:
+    return IssuedCard(str(uuid.uuid4()), SERVICE, hook_instance, "https://ehr", "assessment", "info", (), NOW)
+
+
+def _rows(records: _Records, table: Any) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    with records.database.read() as connection:
+        return [dict(row) for row in connection.execute(select(table)).mappings()]
+
+
+def _chain_intact(records: _Records) -> bool:
+    from ketaguide.storage.audit import verify
+
+    with records.database.read() as connection:
+        return verify(connection).intact
+
+
+def test_many_threads_racing_one_jti_are_accepted_once(records: _Records) -> None:
+    from ketaguide.storage.cds import cds_issued_cards
+    from ketaguide.storage.tables import audit_events
+
+    recorder = DatabaseCallRecorder(lambda: records)
+    claim = ReplayClaim("https://ehr", "raced", NOW + timedelta(minutes=5))
+    accepted: list[bool] = []
+    start = threading.Barrier(12)
+
+    def one(n: int) -> None:
+        start.wait()
+        accepted.append(recorder.record(_event("raced"), claim, [_card(f"h-{n}")]))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(accepted) == [False] * 11 + [True]
+    assert len(_rows(records, cds_issued_cards)) == 1  # the refused calls' cards are not kept
+    outcomes = sorted(row["outcome"] for row in _rows(records, audit_events))
+    assert outcomes == ["denied"] * 11 + ["success"]
+    assert _chain_intact(records)
+
+
+def test_calls_of_many_threads_are_all_recorded_with_the_chain_intact(records: _Records) -> None:
+    from ketaguide.storage.cds import cds_issued_cards
+    from ketaguide.storage.tables import audit_events, cds_jti
+
+    recorder = DatabaseCallRecorder(lambda: records)
+    transactions = _count_write_transactions(records.database)
+
+    def calls(worker: int) -> None:
+        for n in range(10):
+            jti = f"{worker}-{n}"
+            claim = ReplayClaim("https://ehr", jti, NOW + timedelta(minutes=5))
+            assert recorder.record(_event(jti), claim, [_card(jti), _card(jti)])
+
+    threads = [threading.Thread(target=calls, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(_rows(records, cds_jti)) == 80 and len(_rows(records, cds_issued_cards)) == 160
+    assert len(_rows(records, audit_events)) == 80 and _chain_intact(records)
+    assert 1 <= len(transactions) <= 80  # calls waiting together share a commit
+
+
+def test_a_transaction_that_fails_fails_its_calls_and_leaves_no_writer_behind(tmp_path: Path) -> None:
+    unmigrated = _Records(Database(f"sqlite:///{tmp_path / 'empty.db'}"))  # no tables: every write fails
+    recorder = DatabaseCallRecorder(lambda: unmigrated)
+    try:
+        for _ in range(2):  # the second call finds no writer left behind by the failed one
+            with pytest.raises(StoreUnavailable):
+                recorder.record(_event("j"), ReplayClaim("https://ehr", "j", NOW), [_card("h")])
+    finally:
+        unmigrated.database.close()
+
+
+def _count_write_transactions(database: Database) -> list[str]:
+    """Every write transaction opened on `database` from now on (its `write()` calls)."""
+    opened: list[str] = []
+    original = database.write
+
+    def counted() -> Any:
+        opened.append("write")
+        return original()
+
+    database.write = counted  # type: ignore[method-assign]  # a test spy on one instance
+    return opened
+
+
+# --- the server's app: one write transaction per hook call --------------------------------------------------------
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from ketaguide.http.app import create_app_from_environment
+    from ketaguide.storage.schema import upgrade
+
+    database = Database(f"sqlite:///{tmp_path / 'ketaguide.db'}")
+    upgrade(database)
+    database.close()
+    clients = tmp_path / "cds-clients.json"
+    clients.write_text(json.dumps(clients_document()), encoding="utf-8")
+    monkeypatch.setenv("KETAGUIDE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KETAGUIDE_RETRIEVER", "lexical")
+    monkeypatch.setenv("KETAGUIDE_CDS_CLIENTS", str(clients))
+    monkeypatch.setenv("KETAGUIDE_PUBLIC_URL", BASE)
+    monkeypatch.delenv("KETAGUIDE_REDIS_URL", raising=False)
+    with TestClient(create_app_from_environment(), base_url=BASE) as client:
+        yield client
+
+
+def test_a_hook_call_is_one_write_transaction_on_the_servers_database(server: Any) -> None:
+    from ketaguide.storage.cds import cds_issued_cards
+    from ketaguide.storage.tables import audit_events, cds_jti
+
+    records = server.app.state.records
+    stored = _Records(records.database)
+    now = datetime.now(UTC)  # noqa: TID251  # the server app reads the system clock; its tokens must be current
+    call(server, SERVICE, _case()["request"], now=now)  # the first call builds the backend
+    transactions = _count_write_transactions(records.database)
+    headers = {**bearer(service_url(SERVICE), now=now), "Content-Type": "application/json"}
+    body = json.dumps(_case()["request"])
+    response = server.post(f"/cds-services/{SERVICE}", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert transactions == ["write"]
+    issued = {row["uuid"] for row in _rows(stored, cds_issued_cards)}
+    assert {card["uuid"] for card in response.json()["cards"]} <= issued
+    assert len(_rows(stored, cds_jti)) == 2
+    assert _rows(stored, audit_events)[-1]["outcome"] == "success"
+    replayed = server.post(f"/cds-services/{SERVICE}", content=body, headers=headers)
+    assert replayed.status_code == 401 and replayed.content == b""
+    assert _rows(stored, audit_events)[-1]["outcome"] == "denied"
+    assert _chain_intact(stored)
+
+
+# --- the claim is made before a FHIR fetch, and a failed record is a 503 ----------------------------------------
+
+
+@dataclass
+class _DeferringRecorder:
+    """A recorder that claims the jti itself, on memory stores (as the database's does in its transaction)."""
+
+    stores: CdsStores
+    audit: MemoryHookAudit
+    fail: bool = False
+    claimed: list[ReplayClaim | None] = field(default_factory=list)
+    claims = True
+
+    def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
+        if self.fail:
+            raise StoreUnavailable("down")
+        self.claimed.append(claim)
+        if claim is not None and not self.stores.replay.first_use(claim.issuer, claim.jti, claim.keep_until):
+            return False
+        self.stores.cards.record(cards)
+        self.audit.record(event)
+        return True
+
+
+class _SeesTheClaim:
+    """A FHIR fetcher that notes whether the caller's jti was claimed when it was asked, and answers the case."""
+
+    def __init__(self, stores: CdsStores, jti: str) -> None:
+        self.stores = stores
+        self.jti = jti
+        self.claimed_first: list[bool] = []
+
+    def get(self, url: str, token: str, deadline: float) -> Any:
+        self.claimed_first.append(self.stores.replay.seen(EHR_ES, self.jti))
+        prefetch = _case()["request"]["prefetch"]
+        if "/Patient/" in url:
+            return prefetch["patient"]
+        return prefetch["conditions"] if "/Condition" in url else prefetch["medications"]
+
+
+def test_the_jti_is_claimed_before_the_clients_fhir_server_is_asked(engine: Any) -> None:
+    stores = CdsStores.memory()
+    audit = MemoryHookAudit()
+    recorder = _DeferringRecorder(stores, audit)
+    fetcher = _SeesTheClaim(stores, "fetching-jti")
+    server = "https://ehr.example.org/fhir"
+    client = cds_test_app(
+        engine,
+        clients=clients_document(fhir_servers=[server]),
+        stores=stores,
+        audit=audit,
+        recorder=recorder,
+        fetcher=fetcher,
+    )
+    request = _fetching(server)
+    response = call(client, SERVICE, request, jti="fetching-jti")
+    assert response.status_code == 200, response.text
+    assert fetcher.claimed_first == [True]  # claimed before the fetch ...
+    assert recorder.claimed == [None]  # ... so not claimed again with the records
+    prefetched = call(client, SERVICE, _case()["request"])
+    assert prefetched.status_code == 200 and recorder.claimed[-1] is not None  # nothing fetched: claimed with them
+
+
+def test_a_record_that_cannot_be_written_is_a_503_and_audited_if_the_trail_answers(engine: Any) -> None:
+    audit = MemoryHookAudit()
+    recorder = _DeferringRecorder(CdsStores.memory(), audit, fail=True)
+    client = cds_test_app(engine, audit=audit, recorder=recorder)
+    response = call(client, SERVICE, _case()["request"])
+    assert response.status_code == 503
+    assert response.json()["issue"][0]["code"] == "transient"
+    [event] = audit.events
+    assert (event.status, event.reason, event.card_uuids) == (503, "store", ())
+
+
+class _ClaimedMeanwhile:
+    """A replay cache in which another worker claims the jti between the token check and the claim."""
+
+    def first_use(self, issuer: str, jti: str, keep_until: datetime) -> bool:
+        return False
+
+    def seen(self, issuer: str, jti: str) -> bool:
+        return False
+
+
+def test_a_claim_lost_before_a_fetch_is_a_401_and_nothing_is_fetched(engine: Any) -> None:
+    memory = CdsStores.memory()
+    stores = CdsStores(_ClaimedMeanwhile(), memory.cards, memory.feedback)
+    audit = MemoryHookAudit()
+    fetcher = _SeesTheClaim(stores, "raced-jti")
+    server = "https://ehr.example.org/fhir"
+    client = cds_test_app(
+        engine,
+        clients=clients_document(fhir_servers=[server]),
+        stores=stores,
+        audit=audit,
+        recorder=_DeferringRecorder(stores, audit),
+        fetcher=fetcher,
+    )
+    request = _fetching(server)
+    response = call(client, SERVICE, request, jti="raced-jti")
+    assert response.status_code == 401 and response.content == b""
+    assert fetcher.claimed_first == []  # nothing was fetched
+    [event] = audit.events
+    assert (event.status, event.reason, event.card_uuids) == (401, "jti replayed", ())
