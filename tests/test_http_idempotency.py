@@ -9,7 +9,6 @@ import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,26 +36,11 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
 from ketaguide.http.app import create_app
+from web_testing import MovableClock
 
 INTAKES = Path(__file__).resolve().parents[1] / "examples" / "intakes"
 INTAKE = json.loads((INTAKES / "severe-relapse-prevention.json").read_text())
 TTL_HOURS = 2  # a short setting, to show it is the setting that counts (the default, 24, is checked below)
-
-
-class Clock:
-    """Now, as the test sets it; read from the app's worker threads."""
-
-    def __init__(self) -> None:
-        self.current = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-        self.lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self.lock:
-            return self.current
-
-    def advance(self, **delta: float) -> None:
-        with self.lock:
-            self.current += timedelta(**delta)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +52,7 @@ def runtime() -> Iterator[Runtime]:
 class Visit:
     """A clinician's client, a live patient and the encounters path; the clock the server dates keys by."""
 
-    def __init__(self, client: TestClient, records: Records, clock: Clock) -> None:
+    def __init__(self, client: TestClient, records: Records, clock: MovableClock) -> None:
         self.client, self.records, self.clock = client, records, clock
         user, token = add_user(records, "dr-key", "clinician")
         self.caller = Caller(Principal(user.id, user.name, Role.CLINICIAN))
@@ -88,7 +72,7 @@ class Visit:
 
 @pytest.fixture
 def visit(runtime: Runtime, database: Database) -> Iterator[Visit]:  # noqa: F811
-    clock = Clock()
+    clock = MovableClock()
     records = Records(database=database, clock=clock)
     with TestClient(create_app(load_settings(retriever="lexical"), runtime=runtime, records=records)) as client:
         yield Visit(client, records, clock)
