@@ -36,13 +36,14 @@ from ketaguide.cdshooks.stores import (
 from ketaguide.storage.engine import Database
 from test_cds_support import (
     BASE,
-    DATA,
     EHR_ES,
     bearer,
     call,
     care_engine,
     cds_test_app,
     clients_document,
+    order_sign_case,
+    server_environment,
     service_url,
 )
 
@@ -77,14 +78,9 @@ def engine() -> Any:
     return care_engine()
 
 
-def _case() -> dict[str, Any]:
-    case: dict[str, Any] = json.loads((DATA / "cases" / "sign-naltrexone-with-methadone.json").read_text("utf-8"))
-    return case
-
-
 def _fetching(server: str) -> dict[str, Any]:
     """The case's request without its medications prefetched: KetaGuide fetches them from `server`."""
-    request = copy.deepcopy(_case()["request"])
+    request = copy.deepcopy(order_sign_case()["request"])
     request["prefetch"].pop("medications")
     request["fhirServer"] = server
     request["fhirAuthorization"] = {
@@ -199,18 +195,8 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
     from ketaguide.http.app import create_app_from_environment
-    from ketaguide.storage.schema import upgrade
 
-    database = Database(f"sqlite:///{tmp_path / 'ketaguide.db'}")
-    upgrade(database)
-    database.close()
-    clients = tmp_path / "cds-clients.json"
-    clients.write_text(json.dumps(clients_document()), encoding="utf-8")
-    monkeypatch.setenv("KETAGUIDE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("KETAGUIDE_RETRIEVER", "lexical")
-    monkeypatch.setenv("KETAGUIDE_CDS_CLIENTS", str(clients))
-    monkeypatch.setenv("KETAGUIDE_PUBLIC_URL", BASE)
-    monkeypatch.delenv("KETAGUIDE_REDIS_URL", raising=False)
+    server_environment(monkeypatch, tmp_path)
     with TestClient(create_app_from_environment(), base_url=BASE) as client:
         yield client
 
@@ -222,10 +208,10 @@ def test_a_hook_call_is_one_write_transaction_on_the_servers_database(server: An
     records = server.app.state.records
     stored = _Records(records.database)
     now = datetime.now(UTC)  # noqa: TID251  # the server app reads the system clock; its tokens must be current
-    call(server, SERVICE, _case()["request"], now=now)  # the first call builds the backend
+    call(server, SERVICE, order_sign_case()["request"], now=now)  # the first call builds the backend
     transactions = _count_write_transactions(records.database)
     headers = {**bearer(service_url(SERVICE), now=now), "Content-Type": "application/json"}
-    body = json.dumps(_case()["request"])
+    body = json.dumps(order_sign_case()["request"])
     response = server.post(f"/cds-services/{SERVICE}", content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert transactions == ["write"]
@@ -273,7 +259,7 @@ class _SeesTheClaim:
 
     def get(self, url: str, token: str, deadline: float) -> Any:
         self.claimed_first.append(self.stores.replay.seen(EHR_ES, self.jti))
-        prefetch = _case()["request"]["prefetch"]
+        prefetch = order_sign_case()["request"]["prefetch"]
         if "/Patient/" in url:
             return prefetch["patient"]
         return prefetch["conditions"] if "/Condition" in url else prefetch["medications"]
@@ -298,7 +284,7 @@ def test_the_jti_is_claimed_before_the_clients_fhir_server_is_asked(engine: Any)
     assert response.status_code == 200, response.text
     assert fetcher.claimed_first == [True]  # claimed before the fetch ...
     assert recorder.claimed == [None]  # ... so not claimed again with the records
-    prefetched = call(client, SERVICE, _case()["request"])
+    prefetched = call(client, SERVICE, order_sign_case()["request"])
     assert prefetched.status_code == 200 and recorder.claimed[-1] is not None  # nothing fetched: claimed with them
 
 
@@ -306,7 +292,7 @@ def test_a_record_that_cannot_be_written_is_a_503_and_audited_if_the_trail_answe
     audit = MemoryHookAudit()
     recorder = _DeferringRecorder(CdsStores.memory(), audit, fail=True)
     client = cds_test_app(engine, audit=audit, recorder=recorder)
-    response = call(client, SERVICE, _case()["request"])
+    response = call(client, SERVICE, order_sign_case()["request"])
     assert response.status_code == 503
     assert response.json()["issue"][0]["code"] == "transient"
     [event] = audit.events

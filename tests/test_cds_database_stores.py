@@ -28,7 +28,7 @@ from ketaguide.cdshooks.stores import (
     stores_from_settings,
 )
 from ketaguide.storage.engine import Database
-from test_cds_support import BASE, DATA, bearer, clients_document, service_url
+from test_cds_support import BASE, DATA, bearer, server_environment, service_url
 from test_server_support import (  # noqa: F401  # fixtures
     database_url,
     postgres,
@@ -188,19 +188,7 @@ def test_redis_first_then_the_database_then_memory(tmp_path: Path) -> None:
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    from ketaguide.storage.schema import upgrade
-
-    database = Database(f"sqlite:///{tmp_path / 'ketaguide.db'}")
-    upgrade(database)
-    database.close()
-    clients = tmp_path / "cds-clients.json"
-    clients.write_text(json.dumps(clients_document()), encoding="utf-8")
-    monkeypatch.setenv("KETAGUIDE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("KETAGUIDE_RETRIEVER", "lexical")
-    monkeypatch.setenv("KETAGUIDE_CDS_CLIENTS", str(clients))
-    monkeypatch.setenv("KETAGUIDE_PUBLIC_URL", BASE)
-    monkeypatch.delenv("KETAGUIDE_REDIS_URL", raising=False)
-    return tmp_path
+    return server_environment(monkeypatch, tmp_path)
 
 
 def test_workers_of_the_server_share_the_replay_guard_and_feedback(environment: Path) -> None:

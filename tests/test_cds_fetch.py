@@ -5,13 +5,11 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
 
 from test_cds_support import (
-    DATA,
     FakeFhirServer,
     call,
     care_engine,
@@ -19,6 +17,7 @@ from test_cds_support import (
     check_cards,
     clients_document,
     fhir_server,
+    order_sign_case,
     timed,
 )
 
@@ -32,15 +31,10 @@ def engine() -> Any:
     return care_engine()
 
 
-def _case() -> dict[str, Any]:
-    case: dict[str, Any] = json.loads((DATA / "cases" / "sign-naltrexone-with-methadone.json").read_text("utf-8"))
-    return case
-
-
 def _request(
     server: FakeFhirServer, *, drop: tuple[str, ...] = ("patient", "conditions", "medications")
 ) -> dict[str, Any]:
-    request = copy.deepcopy(_case()["request"])
+    request = copy.deepcopy(order_sign_case()["request"])
     for key in drop:
         request["prefetch"].pop(key)
     request["fhirServer"] = server.url
@@ -56,7 +50,7 @@ def _request(
 
 
 def _serve_case(server: FakeFhirServer) -> None:
-    prefetch = _case()["request"]["prefetch"]
+    prefetch = order_sign_case()["request"]["prefetch"]
     server.routes["/Patient/example-kud"] = (200, prefetch["patient"])
     server.routes["/Condition?patient=example-kud&clinical-status=active"] = (200, prefetch["conditions"])
     server.routes["/MedicationRequest?patient=example-kud&status=active"] = (200, prefetch["medications"])
@@ -71,7 +65,7 @@ def test_missing_keys_are_fetched_with_the_clients_token(engine: Any, fhir_serve
     response = call(_client(engine, fhir_server), SERVICE, _request(fhir_server))
     assert response.status_code == 200, response.text
     cards = check_cards(response.json())
-    assert [card["source"]["topic"]["code"] for card in cards] == [c["type"] for c in _case()["cards"]]
+    assert [card["source"]["topic"]["code"] for card in cards] == [c["type"] for c in order_sign_case()["cards"]]
     paths = sorted(path for path, _ in fhir_server.requests)
     assert paths == [
         "/fhir/Condition?patient=example-kud&clinical-status=active",
@@ -151,7 +145,7 @@ def test_an_unknown_patient_is_no_data_not_an_error(engine: Any, fhir_server: Fa
 
 def test_pages_are_followed_on_the_same_server(engine: Any, fhir_server: FakeFhirServer) -> None:
     _serve_case(fhir_server)
-    medications = _case()["request"]["prefetch"]["medications"]
+    medications = order_sign_case()["request"]["prefetch"]["medications"]
     first = {**medications, "entry": [], "link": [{"relation": "next", "url": f"{fhir_server.url}/page-2"}]}
     fhir_server.routes["/MedicationRequest?patient=example-kud&status=active"] = (200, first)
     fhir_server.routes["/page-2"] = (200, medications)
@@ -175,7 +169,7 @@ def test_a_next_link_off_the_server_is_not_followed(engine: Any, fhir_server: Fa
 
 
 def test_a_paged_prefetch_without_a_server_is_a_412(engine: Any) -> None:
-    request = copy.deepcopy(_case()["request"])
+    request = copy.deepcopy(order_sign_case()["request"])
     request["prefetch"]["medications"]["link"] = [{"relation": "next", "url": "https://ehr.example.org/fhir/p2"}]
     response = call(cds_test_app(engine), SERVICE, request)
     assert response.status_code == 412

@@ -291,6 +291,31 @@ def load_case(name: str) -> dict[str, Any]:
     return document
 
 
+def order_sign_case(name: str = "sign-naltrexone-with-methadone") -> dict[str, Any]:
+    """A golden case (`data/cds/cases/<name>.json`): its service, request and expected cards."""
+    case: dict[str, Any] = json.loads((DATA / "cases" / f"{name}.json").read_text("utf-8"))
+    return case
+
+
+def server_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The settings `ketaguide serve` reads for CDS Hooks, on a migrated SQLite database in `tmp_path`: the two test
+    EHRs registered, the database-backed stores (no Redis), the lexical retriever."""
+    from ketaguide.storage.engine import Database
+    from ketaguide.storage.schema import upgrade
+
+    database = Database(f"sqlite:///{tmp_path / 'ketaguide.db'}")
+    upgrade(database)
+    database.close()
+    clients = tmp_path / "cds-clients.json"
+    clients.write_text(json.dumps(clients_document()), encoding="utf-8")
+    monkeypatch.setenv("KETAGUIDE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KETAGUIDE_RETRIEVER", "lexical")
+    monkeypatch.setenv("KETAGUIDE_CDS_CLIENTS", str(clients))
+    monkeypatch.setenv("KETAGUIDE_PUBLIC_URL", BASE)
+    monkeypatch.delenv("KETAGUIDE_REDIS_URL", raising=False)
+    return tmp_path
+
+
 def call(client: Any, service_id: str, body: Any, **token_kwargs: Any) -> Any:
     headers = {**bearer(service_url(service_id), **token_kwargs), "Content-Type": "application/json"}
     return client.post(f"/cds-services/{service_id}", content=json.dumps(body), headers=headers)

@@ -25,9 +25,7 @@ from starlette.types import Message
 from ketaguide.cdshooks.questionnaire import QUESTIONNAIRE_URL, intake_from_response
 from ketaguide.domain.care.intake import parse_intake
 from ketaguide.domain.errors import FieldProblem, InputError
-from ketaguide.http.errors import BodyTooLarge
-from ketaguide.http.requests import MAX_BODY_BYTES, StrictJSONRoute
-from ketaguide.services.documents import parse_json_document
+from ketaguide.http.requests import StrictJSONRoute, read_json_body
 
 FHIR_JSON = "application/fhir+json"
 _MARK = "__ketaguide_questionnaire_intake__"
@@ -125,14 +123,7 @@ class IntakeRoute(StrictJSONRoute):
         async def fhir_handler(request: Request) -> Response:
             if not _is_fhir_json(request.headers.get("content-type")):
                 return await handler(request)
-            body = await request.body()
-            if len(body) > MAX_BODY_BYTES:
-                raise BodyTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("body", "is not valid UTF-8") from None
-            document = parse_json_document(text, "body")  # not JSON: refused now, as for a JSON body
+            document = await read_json_body(request)  # not JSON: refused now, as for a JSON body
             problems: InputError | None = None
             try:
                 payload = json.dumps(body_from_response(document, observed_at)).encode()

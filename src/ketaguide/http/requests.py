@@ -39,17 +39,22 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
+async def read_json_body(request: Request) -> Any:
+    """The request's body as a strict JSON document: 413 over `MAX_BODY_BYTES`, field problems otherwise."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("body", "is not valid UTF-8") from None
+    return parse_json_document(text, "body")
+
+
 class StrictJSONRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            body = await self.body()
-            if len(body) > MAX_BODY_BYTES:
-                raise BodyTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("body", "is not valid UTF-8") from None
-            self._json = parse_json_document(text, "body")
+            self._json = await read_json_body(self)
         return self._json
 
 
