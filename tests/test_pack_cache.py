@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import ketaguide.knowledge.loader
+from ketaguide import cache_files
 from ketaguide.domain.errors import KnowledgePackError
 from ketaguide.domain.evidence.pack import KnowledgePack
 from ketaguide.knowledge import pack_cache
@@ -189,7 +190,7 @@ def test_a_failed_write_leaves_no_temp_file(
     def full_disk(source: object, target: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pack_cache.os, "replace", full_disk)
+    monkeypatch.setattr(cache_files.os, "replace", full_disk)
     reports = Reports()
     PackCache(tmp_path, report=reports).write(bundled_hash, pack)
     assert list((tmp_path / "knowledge").iterdir()) == [] and len(reports) == 1

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from pydantic import VERSION as PYDANTIC_VERSION
 from pydantic import BaseModel, ConfigDict
 
+from ketaguide.cache_files import Report, ReportOnce, report_to_stderr, write_atomically
 from ketaguide.domain.evidence.lexicon import Concept, Lexicon, Phrasebook
 from ketaguide.domain.evidence.models import Claim, Conflict, Source
 from ketaguide.domain.evidence.pack import KnowledgePack
@@ -40,8 +38,6 @@ FORMAT = 1
 _COMPILERS = ("ketaguide.knowledge", "ketaguide.domain.evidence")
 # Files kept: one per content version in use (the bundled pack, a content folder, a curator's edits).
 KEEP = 8
-
-Report = Callable[[str], None]
 
 
 class CompiledPack(BaseModel):
@@ -73,17 +69,12 @@ class CompiledPack(BaseModel):
         return KnowledgePack(self.version, {s.id: s for s in self.sources}, self.claims, self.conflicts, lexicon)
 
 
-def _report_to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 class PackCache:
     """Compiled packs under `cache_dir`, by content hash; `report` is told once that the folder cannot be written."""
 
-    def __init__(self, cache_dir: Path, report: Report = _report_to_stderr) -> None:
+    def __init__(self, cache_dir: Path, report: Report = report_to_stderr) -> None:
         self.directory = cache_dir / "knowledge"
-        self._report = report
-        self._reported = False
+        self._report_once = ReportOnce(report)
 
     def path(self, key: str) -> Path:
         return self.directory / f"pack-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}.json"
@@ -110,11 +101,9 @@ class PackCache:
         path = self.path(key)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, header.encode("utf-8") + b"\n" + payload)
+            write_atomically(path, lambda file: file.write(header.encode("utf-8") + b"\n" + payload))
         except OSError as error:
-            if not self._reported:
-                self._reported = True
-                self._report(f"ketaguide: knowledge pack cache not written ({error}); continuing without it")
+            self._report_once(f"ketaguide: knowledge pack cache not written ({error}); continuing without it")
             return
         self._prune(keep=path)
 
@@ -143,18 +132,3 @@ def _code_hash() -> str:
             if node.name.endswith(".py"):
                 digest.update(node.name.encode("utf-8") + b"\0" + node.read_bytes())
     return digest.hexdigest()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`; a failure leaves no temp file.
-
-    No fsync: a file torn by a crash fails the SHA-256 check and is rebuilt, which is all a cache needs.
-    """
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as temp:
-            temp.write(data)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

@@ -13,16 +13,15 @@ written is reported once and the run goes on without caching.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ketaguide.cache_files import Report, ReportOnce, report_to_stderr, write_atomically
 
 if TYPE_CHECKING:
     from ketaguide.retrieval.embedding import Vectors
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
 FORMAT = 2
 # Stored vectors are unit length; float32 rounding keeps norms far closer to 1 than this.
 NORM_TOLERANCE = 1e-3
-
-Report = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -47,10 +44,6 @@ def content_digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _report_to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 class EmbeddingCache:
     """Vectors of texts on disk under `cache_dir`, for one model; `dimension`, the model's, is checked on read.
 
@@ -58,12 +51,11 @@ class EmbeddingCache:
     """
 
     def __init__(
-        self, cache_dir: Path, model_id: str, dimension: int | None = None, report: Report = _report_to_stderr
+        self, cache_dir: Path, model_id: str, dimension: int | None = None, report: Report = report_to_stderr
     ) -> None:
         self.directory = cache_dir / "embeddings" / _safe(model_id)
         self.dimension = dimension
-        self._report = report
-        self._reported = False
+        self._report_once = ReportOnce(report)
 
     @staticmethod
     def collection_for_path(name: str, path: Path) -> str:
@@ -131,36 +123,13 @@ class EmbeddingCache:
 
     def _save(self, path: Path, digests: list[str], vectors: Vectors) -> None:
         stored_digests = np.array(digests, dtype="<U32")
-        arrays = {"format": np.array(FORMAT), "digests": stored_digests, "vectors": vectors}
+        arrays: dict[str, Any] = {"format": np.array(FORMAT), "digests": stored_digests, "vectors": vectors}
         arrays["checksum"] = np.array(_checksum(stored_digests, vectors))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, arrays)
+            write_atomically(path, lambda file: np.savez(file, **arrays))
         except OSError as error:
             self._report_once(f"ketaguide: embedding cache not written ({error}); continuing without it")
-
-    def _report_once(self, message: str) -> None:
-        if not self._reported:
-            self._reported = True
-            self._report(message)
-
-
-def _write_atomically(path: Path, arrays: dict[str, Any]) -> None:
-    """Write `arrays` to a temp file beside `path`, on disk (fsync), then rename it over `path`.
-
-    A reader never sees half a file, two writers leave one whole file, and a failure leaves no temp file behind.
-    """
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as temp:
-            np.savez(temp, **arrays)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        # Any failure, a full disk or an interrupt, leaves the old file (or none) in place.
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def _checksum(digests: Any, vectors: Any) -> str:

@@ -22,11 +22,12 @@ import os
 import platform
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ketaguide.cache_files import Report, ReportOnce, report_to_stderr
 
 FORMAT = 1
 GRAPH = "model.onnx"
@@ -34,22 +35,16 @@ WEIGHTS = "model.data"
 # Every initializer of 1 KB or more goes to the weights file (onnxruntime's default keeps them in the graph).
 _EXTERNAL_FROM_BYTES = "1024"
 
-Report = Callable[[str], None]
 Options = Callable[[], Any]  # a new onnxruntime.SessionOptions, set up as the caller runs the model
-
-
-def _report_to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 class OptimisedModelCache:
     """Sessions for one model, created from its optimised graph when this cache holds it."""
 
-    def __init__(self, cache_dir: Path, model_id: str, report: Report = _report_to_stderr) -> None:
+    def __init__(self, cache_dir: Path, model_id: str, report: Report = report_to_stderr) -> None:
         self.root = cache_dir / "onnx"
         self.model_id = model_id
-        self._report = report
-        self._reported = False
+        self._report = ReportOnce(report)
 
     def folder(self, onnxruntime: Any) -> Path:
         name = f"{self.model_id}-ort{onnxruntime.__version__}-{machine()}-v{FORMAT}"
@@ -94,9 +89,7 @@ class OptimisedModelCache:
             shutil.rmtree(temp, ignore_errors=True)
 
     def _report_once(self, error: BaseException) -> None:
-        if not self._reported:
-            self._reported = True
-            self._report(f"ketaguide: optimised model not cached ({error}); continuing without it")
+        self._report(f"ketaguide: optimised model not cached ({error}); continuing without it")
 
 
 def _inference_session(onnxruntime: Any, model: Path, options: Any) -> Any:
