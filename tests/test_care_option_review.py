@@ -28,6 +28,7 @@ from ketaguide.domain.care.option_review import (
     option_drugs,
     review_option,
     review_options,
+    review_order,
     staged_facts,
 )
 from ketaguide.domain.care.plan import evaluate
@@ -173,3 +174,52 @@ def test_a_source_two_reasons_cite_has_one_number(
             key = reference.model_dump_json(exclude={"n"})
             assert numbered.setdefault(key, reference.n) == reference.n, review.option_id
             assert sources.setdefault(reference.n, key) == key, review.option_id  # one number, one source
+
+
+def _order_rules(document: dict[str, Any], drug: str, pack: KnowledgePack, content: ClinicalContent) -> list[str]:
+    intake = parse_intake(document)
+    plan = evaluate(intake, pack, content)
+    staged = staged_facts(intake, content, plan.diagnosis, plan.phase.phase)
+    return [f"{r.rule_id}:{r.effect}" for r in review_order(drug, staged, content, pack)]
+
+
+KUD_CRITERIA = ["craving", "tolerance", "cut_down", "larger_amounts"]
+
+
+@pytest.mark.parametrize(
+    ("document", "drug", "expected"),
+    [
+        # A use disorder counted from the DSM-5 criteria, or documented elsewhere (a problem list).
+        ({"criteria": KUD_CRITERIA}, "esketamine", ["ketamine-for-use-disorder:caution"]),
+        ({"conditions": ["ketamine_use_disorder"]}, "ketamine", ["ketamine-for-use-disorder:caution"]),
+        ({"criteria": ["craving"]}, "esketamine", []),  # one criterion is no use disorder
+        # Uropathy: documented, or the urinary red flags of the intake's symptoms.
+        ({"conditions": ["ketamine_uropathy"]}, "ketamine", ["ketamine-for-uropathy:caution"]),
+        ({"symptoms": ["hematuria"]}, "ketamine", ["ketamine-for-uropathy:caution"]),
+        ({"symptoms": ["dysuria"]}, "esketamine", ["esketamine-for-uropathy:note"]),
+        (
+            {"conditions": ["ketamine_uropathy", "ketamine_use_disorder"]},
+            "ketamine",
+            ["ketamine-for-use-disorder:caution", "ketamine-for-uropathy:caution"],
+        ),
+        # Neither finding, or another medicine: nothing.
+        ({"conditions": ["epilepsy"]}, "ketamine", []),
+        ({"conditions": ["ketamine_use_disorder", "ketamine_uropathy"]}, "lamotrigine", []),
+    ],
+)
+def test_order_rules_fire_on_the_finding_they_name(
+    pack: KnowledgePack, content: ClinicalContent, document: dict[str, Any], drug: str, expected: list[str]
+) -> None:
+    assert _order_rules({"age": 30, "sex": "male", **document}, drug, pack, content) == expected
+
+
+def test_an_order_rule_cites_what_it_warns_from(pack: KnowledgePack, content: ClinicalContent) -> None:
+    """Each rule's references are the ones it cites, with what each states: the use-disorder warning rests on the
+    Spravato label's abuse-potential study (high confidence), never on a low-reliability source."""
+    intake = parse_intake({"age": 30, "sex": "male", "conditions": ["ketamine_use_disorder", "ketamine_uropathy"]})
+    plan = evaluate(intake, pack, content)
+    staged = staged_facts(intake, content, plan.diagnosis, plan.phase.phase)
+    for review in review_order("ketamine", staged, content, pack):
+        rule = next(r for r in content.order_rules if r.id == review.rule_id)
+        assert [r.model_dump()["id"] for r in review.references] == list(rule.cites.refs)
+        assert review.triggers and all(r.confidence in ("high", "moderate") for r in review.references)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from test_cds_support import BASE, DATA, call, care_engine, cds_test_app, check_cards, service_url
+from test_cds_support import BASE, DATA, call, care_engine, cds_test_app, check_cards, order_sign_case, service_url
 
 CASES = sorted((DATA / "cases").glob("*.json"))
 UPDATE = os.environ.get("KETAGUIDE_UPDATE_GOLDEN") == "1"
@@ -222,3 +222,41 @@ def test_a_drafted_medicine_the_engine_did_not_check_says_so(engine: Any) -> Non
     cards = check_cards(call(client, case["service"], case["request"]).json())
     assert cards[-1]["summary"] == "Interactions not checked by KetaGuide: naltrexone"
     assert cards[-1]["indicator"] == "info" and "no pair names it" in cards[-1]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("case_name", "card_type", "quoted"),
+    [
+        ("sign-esketamine-for-kud", "order.ketamine-for-use-disorder", ['all beat placebo on "drug liking"']),
+        (
+            "sign-ketamine-for-kud-snomed",
+            "order.ketamine-for-use-disorder",
+            ["Recorded in the chart:** ketamine use disorder"],
+        ),
+        (
+            "sign-ketamine-for-ketamine-cystitis",
+            "order.ketamine-for-uropathy",
+            [
+                "consider stopping ketamine",
+                "Sustained abstinence is the key to recovery",
+                "Recorded in the chart:** ketamine uropathy",
+            ],
+        ),
+        ("sign-esketamine-with-ketamine-uropathy", "order.esketamine-for-uropathy", ["no data on esketamine"]),
+    ],
+)
+def test_an_order_rule_card_shows_its_finding_and_cites_its_evidence(
+    client: Any, case_name: str, card_type: str, quoted: list[str]
+) -> None:
+    """The card for a ketamine or esketamine order that a patient finding changes: the rule's message, what the
+    chart recorded, the draft, and the evidence with what each reference states; its source page exists."""
+    case = order_sign_case(case_name)
+    response = call(client, case["service"], case["request"])
+    card = next(c for c in response.json()["cards"] if c["source"]["topic"]["code"] == card_type)
+    detail = card["detail"]
+    assert "**Recorded in the chart:**" in detail and "**Ordered now:**" in detail and "**Evidence**" in detail
+    for text in quoted:
+        assert text in detail
+    assert "read with high confidence" in detail  # the label the warning rests on
+    page = client.get(card["source"]["url"].removeprefix(BASE))
+    assert page.status_code == 200 and "ordered for a patient with" in page.text

@@ -402,6 +402,26 @@ def _copy_content(tmp_path: Path) -> Path:
         ),
         ("care_plan.yaml", "    options: [naltrexone]\n", "    options: [naltrexon]\n", "unknown option 'naltrexon'"),
         ("care_plan.yaml", "when_any: [condition:parkinsonism]", "when_any: [condition:parkinson]", "parkinson'"),
+        # Order rules: a medicine the formulary lacks, a fact no intake gives, a missing trigger, a second id.
+        (
+            "care_plan.yaml",
+            "drugs: [ketamine, esketamine]",
+            "drugs: [ketamine, esketamin]",
+            "unknown medicine 'esketamin'",
+        ),
+        (
+            "care_plan.yaml",
+            "when_any: [condition:ketamine_use_disorder, status:diagnosed]",
+            "when_any: [condition:ketamine_use_disorders]",
+            "order rule ketamine-for-use-disorder: fact 'condition:ketamine_use_disorders'",
+        ),
+        (
+            "care_plan.yaml",
+            "    when_any: [condition:ketamine_use_disorder, status:diagnosed]\n",
+            "",
+            "an order rule needs when_any",
+        ),
+        ("care_plan.yaml", "  - id: esketamine-for-uropathy", "  - id: ketamine-for-uropathy", "duplicate order rule"),
         (
             "interactions.yaml",
             "[class:opioid, [class:other_cns_depressant, class:ghb]]",

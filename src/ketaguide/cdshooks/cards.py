@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ketaguide.cdshooks.chart import Chart, ChartMedicine, display_of
+from ketaguide.cdshooks.options import OrderChecks, Ordered
 from ketaguide.cdshooks.text import fit, literal, names, plain
 from ketaguide.cdshooks.wire import Action, Card, Coding, Indicator, Link, Source, Suggestion
 from ketaguide.contracts.care_plan import CarePlanReport
-from ketaguide.domain.care.findings import Interaction, MonitoringItem, RedFlag
+from ketaguide.domain.care.findings import Interaction, RedFlag
 from ketaguide.domain.care.interactions import SUBJECT_DRUG, Formulary
 from ketaguide.domain.care.option_review import (
     UNRECOGNISED,
     OptionReview,
+    OrderReview,
     ReviewReason,
     for_component,
     merged,
@@ -80,14 +82,6 @@ class Presentation:
     evidence_url: Callable[[str], str | None]
     schedule_url: Callable[[Sequence[str]], str | None]
     assessment_link: Link | None = None
-
-
-@dataclass(frozen=True)
-class Ordered:
-    """A monitoring item the plan gains because `drug` is ordered (it is not in the plan without the order)."""
-
-    drug: str
-    item: MonitoringItem
 
 
 @dataclass(frozen=True)
@@ -154,14 +148,15 @@ class CardMapper:
         chart: Chart,
         formulary: Formulary,
         presentation: Presentation,
-        options: Sequence[OptionReview] = (),
-        monitoring: Sequence[Ordered] = (),
+        checks: OrderChecks | None = None,
     ) -> None:
-        self.monitoring = monitoring
+        checks = checks or OrderChecks()
+        self.monitoring = checks.monitoring
+        self.orders = checks.orders
         self.report = report
         self.chart = chart
         self.presentation = presentation
-        self.options = options
+        self.options = checks.options
         self.index = _Index(formulary, chart)
         self.formulary = formulary
         self.references = {r.n: r for r in report.references}
@@ -198,6 +193,7 @@ class CardMapper:
                     by_drug.setdefault(drug, []).append(narrowed)
         for drug, checks in by_drug.items():
             findings.append(self._option(merged(checks), tuple(m for m in focus if m.drug == drug)))
+        findings += [self._order_rule(o, tuple(m for m in focus if m.drug == o.drug)) for o in self.orders]
         findings += [self._monitoring(o, tuple(m for m in focus if m.drug == o.drug)) for o in self.monitoring]
         findings += [self._not_recognised(m) for m in self.chart.focus if m.drug is None]
         unpaired = {n.drug: n.reason for n in self.report.not_checked if n.drug}
@@ -285,6 +281,24 @@ class CardMapper:
             detail="\n\n".join([*(p for p in paragraphs if p), evidence_markdown(references)]),
             remove=drafts if indicator == "critical" else (),
             links=self._schedule_link() if check.option_id == "lamotrigine" else (),
+        )
+
+    def _order_rule(self, review: OrderReview, drafts: tuple[ChartMedicine, ...]) -> Finding:
+        indicator = indicator_for_status(review.effect) or "info"
+        generic = self.index.generic(review.drug)
+        paragraphs = [
+            review.message,
+            f"**Recorded in the chart:** {literal(names([self._written(t) for t in review.triggers], 10))}."
+            if review.triggers
+            else "",
+            f"**Ordered now:** {', '.join(literal(m.written) for m in drafts)}." if drafts else "",
+        ]
+        return Finding(
+            card_type=f"order.{review.rule_id}",
+            indicator=indicator,
+            summary=fit(f"{generic[0].upper()}{generic[1:]} ordered {review.title}"),
+            detail="\n\n".join([*(p for p in paragraphs if p), evidence_markdown(review.references)]),
+            remove=drafts if indicator == "critical" else (),
         )
 
     def _monitoring(self, ordered: Ordered, drafts: tuple[ChartMedicine, ...]) -> Finding:

@@ -2,8 +2,10 @@
 
 - Ketamine use disorder: ICD-10-CM F16.x or the SNOMED CT ketamine/dissociative-drug codes sourced in
   docs/cds-hooks.md 7.3.3. It decides whether KetaGuide answers at all (every rule assumes a person who uses
-  ketamine); the intake has no field for a diagnosis documented elsewhere, so it adds no DSM-5 criteria.
-- The intake's other conditions, pregnancy and breastfeeding: no sourced codes exist for them, so they are read
+  ketamine), and it enters the intake as the documented condition `ketamine_use_disorder` (which the order rules
+  name), adding no DSM-5 criteria: the chart does not record them.
+- The intake's other conditions (ketamine uropathy among them), pregnancy and breastfeeding: no sourced codes exist
+  for them, so they are read
   from the condition's text and displays by the word rules below, never from guessed codes. Refuted, resolved and
   inactive conditions are skipped, and so is text that negates the words ("no", "not", "family history of").
 - Medicines: by RxNorm code where the formulary has codes, otherwise by the formulary's own name rules applied to
@@ -62,7 +64,13 @@ CONDITION_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "renal_impairment",
         re.compile(r"\brenal (impairment|failure|insufficiency)|\b(chronic )?kidney (disease|failure)", re.I),
     ),
+    (
+        "ketamine_uropathy",
+        re.compile(r"\bketamine[\s-]+((induced|associated|related)[\s-]+)?(uropathy|cystitis|bladder)", re.I),
+    ),
 )
+# Read from its codes (`is_kud`), not from words: the codes decide whether KetaGuide answers at all.
+KUD_CONDITION = "ketamine_use_disorder"
 PREGNANCY_WORDS = re.compile(r"\bpregnan", re.I)
 BREASTFEEDING_WORDS = re.compile(r"\b(breast[\s-]?feeding|lactation|lactating)\b", re.I)
 _NEGATION = re.compile(
@@ -221,6 +229,8 @@ def _read_condition(chart: Chart, condition: ConditionRecord) -> None:
     texts = condition.code.texts
     if is_kud(condition.code):
         chart.kud.append(texts[0] if texts else condition.reference)
+        if KUD_CONDITION not in chart.conditions:
+            chart.conditions.append(KUD_CONDITION)
     for code, pattern in CONDITION_WORDS:
         if code not in chart.conditions and words_say(pattern, texts):
             chart.conditions.append(code)

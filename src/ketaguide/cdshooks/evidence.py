@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ketaguide.cdshooks.cards import RED_FLAG_TITLES, slug
 from ketaguide.domain.care.dosing import lamotrigine_schedule
 from ketaguide.domain.care.interactions import DrugEntry
+from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.citing.citer import Citer, Cites
 from ketaguide.domain.citing.references import ExternalCitation, QuoteCitation, Reference
 from ketaguide.knowledge.snapshot import KnowledgeSnapshot
@@ -80,6 +81,13 @@ def evidence_page(knowledge: KnowledgeSnapshot, card_type: str) -> Page | None:
         item = next((m for m in content.monitoring if slug(m.item) == name), None)
         if item is not None:
             return _cited(knowledge, f"Monitoring: {item.item}", (item.message,), item.cites)
+    if kind == "order":
+        order = next((r for r in content.order_rules if r.id == name), None)
+        if order is not None:
+            drugs = " or ".join(_generic(content, d) for d in order.drugs)
+            return _cited(
+                knowledge, f"{drugs[0].upper()}{drugs[1:]} ordered {order.title}", (order.message,), order.cites
+            )
     if kind == "option":
         option = next((o for o in content.options if o.id == name.partition(".")[0]), None)
         if option is not None:
@@ -110,6 +118,11 @@ def schedule_page(knowledge: KnowledgeSnapshot, drug_ids: Sequence[str]) -> Page
     )
     table = tuple((step.weeks, step.dose + (" (target)" if step.target else "")) for step in regimen.steps)
     return Page("Lamotrigine escalation (label table)", paragraphs, schedule.references, table)
+
+
+def _generic(content: ClinicalContent, drug_id: str) -> str:
+    entry = content.formulary.entry(drug_id)
+    return entry.generic if entry is not None else drug_id
 
 
 def _cited(knowledge: KnowledgeSnapshot, title: str, paragraphs: Sequence[str], cites: Cites) -> Page:

@@ -4,6 +4,7 @@ engine's option review (`ketaguide.domain.care.option_review`, which says why th
 - patient-view: the craving and relapse-prevention drug options that the chart makes a caution or contra-indication;
 - order-select / order-sign: for each ordered drug, the patient as they are without that order (so "already taking
   lamotrigine" or a QT-prolonging drug is not the drafted drug itself): the reviews of the options about that drug,
+  the order rules that fire for it (ketamine or esketamine for a person with ketamine use disorder or uropathy),
   and the monitoring the order adds to the plan.
 
 Both come from the one care plan of the chart as it is: its diagnosis and phase (which no medicine changes) and the
@@ -13,7 +14,7 @@ engine's staged facts for the intake without the order; no second plan is run.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ketaguide.cdshooks.chart import Chart
@@ -22,10 +23,12 @@ from ketaguide.domain.care.findings import MonitoringItem
 from ketaguide.domain.care.intake import parse_intake
 from ketaguide.domain.care.option_review import (
     OptionReview,
+    OrderReview,
     StagedFacts,
     monitoring_items,
     option_drugs,
     review_options,
+    review_order,
     staged_facts,
 )
 from ketaguide.domain.care.rules import ClinicalContent
@@ -40,24 +43,40 @@ def chart_reviews(
     return review_options(staged, content, pack, None, experimental_only=True, dose_notes=_dose_notes(report))
 
 
-def order_reviews(
-    chart: Chart, report: CarePlanReport, content: ClinicalContent, pack: KnowledgePack
-) -> tuple[list[OptionReview], list[tuple[str, MonitoringItem]]]:
-    """For each ordered drug, against the patient without its orders: the option reviews about it, and the
-    monitoring items of the plan that only the order brings (as (drug, item))."""
+@dataclass(frozen=True)
+class Ordered:
+    """A monitoring item the plan gains because `drug` is ordered (it is not in the plan without the order)."""
+
+    drug: str
+    item: MonitoringItem
+
+
+@dataclass
+class OrderChecks:
+    """What the care engine says of the ordered drugs (or, for patient-view, of the chart's drug options): option
+    reviews, the order rules that fire, and the monitoring items of the plan that only an order brings."""
+
+    options: list[OptionReview] = field(default_factory=list)
+    orders: list[OrderReview] = field(default_factory=list)
+    monitoring: list[Ordered] = field(default_factory=list)
+
+
+def order_reviews(chart: Chart, report: CarePlanReport, content: ClinicalContent, pack: KnowledgePack) -> OrderChecks:
+    """For each ordered drug, against the patient without its orders: the option reviews about it, the order rules
+    that fire for it, and the monitoring items of the plan that only the order brings."""
     ordered = sorted({m.drug for m in chart.focus if m.drug})
     about = {d for option in content.options for d in option_drugs(option.id, content.formulary)}
     notes = _dose_notes(report)
-    reviews: list[OptionReview] = []
-    monitoring: list[tuple[str, MonitoringItem]] = []
+    checks = OrderChecks()
     for drug in ordered:
         staged = _staged(chart.intake(without_orders_of=drug), report, content)
         if drug in about:
             found = review_options(staged, content, pack, {drug}, dose_notes=notes)
-            reviews += [replace(review, for_drug=drug) for review in found]
+            checks.options += [replace(review, for_drug=drug) for review in found]
+        checks.orders += review_order(drug, staged, content, pack)
         known = monitoring_items(staged, content)
-        monitoring += [(drug, item) for item in report.monitoring if item.item not in known]
-    return reviews, monitoring
+        checks.monitoring += [Ordered(drug, item) for item in report.monitoring if item.item not in known]
+    return checks
 
 
 def _staged(intake_document: Mapping[str, Any], report: CarePlanReport, content: ClinicalContent) -> StagedFacts:

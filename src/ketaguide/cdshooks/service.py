@@ -18,11 +18,11 @@ from urllib.parse import quote, urlencode
 from pydantic import ValidationError
 
 from ketaguide.cdshooks.auth import Caller
-from ketaguide.cdshooks.cards import CardMapper, Ordered, Presentation, cards
+from ketaguide.cdshooks.cards import CardMapper, Presentation, cards
 from ketaguide.cdshooks.catalog import CdsService
 from ketaguide.cdshooks.chart import Chart, read_chart
 from ketaguide.cdshooks.fhir import Entry, entries
-from ketaguide.cdshooks.options import chart_reviews, order_reviews
+from ketaguide.cdshooks.options import OrderChecks, chart_reviews, order_reviews
 from ketaguide.cdshooks.prefetch import FhirAccess, FhirFetcher, Gathered, gather
 from ketaguide.cdshooks.stores import IssuedCard
 from ketaguide.cdshooks.wire import (
@@ -35,7 +35,6 @@ from ketaguide.cdshooks.wire import (
     PatientViewContext,
 )
 from ketaguide.contracts.care_plan import CarePlanReport
-from ketaguide.domain.care.option_review import OptionReview
 from ketaguide.knowledge.snapshot import KnowledgeSnapshot
 
 CONTEXTS: dict[str, type[PatientViewContext | OrderSignContext]] = {
@@ -130,23 +129,14 @@ def run_hook(
     content, pack = engine.knowledge.clinical, engine.knowledge.pack
     if service.hook == "patient-view":
         # The craving and relapse-prevention options are for ketamine use disorder: only when it is on the chart.
-        checks = chart_reviews(intake, report, content, pack) if chart.kud else []
-        monitoring: list[Ordered] = []
+        checks = OrderChecks(options=chart_reviews(intake, report, content, pack) if chart.kud else [])
     else:
-        checks, monitoring = _per_order(chart, engine, report)
-    mapper = CardMapper(report, chart, content.formulary, presentation, checks, monitoring)
+        checks = order_reviews(chart, report, content, pack)
+    mapper = CardMapper(report, chart, content.formulary, presentation, checks)
     findings = mapper.patient_view() if service.hook == "patient-view" else mapper.order()
     issued_cards = cards(findings, presentation, new_uuid)
     issued = _issued(issued_cards, service, request, caller, now)
     return HookOutcome(CdsResponse(cards=tuple(issued_cards)), issued, context, chart, gathered)
-
-
-def _per_order(chart: Chart, engine: CareEngine, report: CarePlanReport) -> tuple[list[OptionReview], list[Ordered]]:
-    """For each ordered drug, the patient as they are without that order (so "already taking lamotrigine" or a
-    QT-prolonging drug is not the drafted drug itself): the option reviews of the drug, and the monitoring the order
-    adds to the plan. From the chart's one plan and the engine's staged facts (`ketaguide.cdshooks.options`)."""
-    reviews, added = order_reviews(chart, report, engine.knowledge.clinical, engine.knowledge.pack)
-    return reviews, [Ordered(drug, item) for drug, item in added]
 
 
 def _drafts(context: PatientViewContext | OrderSignContext) -> list[Entry]:

@@ -45,6 +45,7 @@ from ketaguide.domain.care.rules import (
     EvidenceGapRule,
     MonitoringRule,
     OptionRule,
+    OrderRule,
     PhaseEvidence,
     RedFlagCode,
     RedFlagRule,
@@ -89,6 +90,7 @@ class CarePlanFile(_Strict):
     red_flags: list[RedFlagRule]
     options: list[CareOptionRule]
     option_rules: list[OptionRule]
+    order_rules: list[OrderRule]
     monitoring: list[MonitoringRule]
     gaps: list[EvidenceGapRule]
 
@@ -158,6 +160,7 @@ def _content(files: _Files) -> ClinicalContent:
         red_flags=tuple(plan.red_flags),
         options=tuple(plan.options),
         option_rules=tuple(plan.option_rules),
+        order_rules=tuple(plan.order_rules),
         monitoring=tuple(plan.monitoring),
         gaps=tuple(plan.gaps),
         diagnosis=plan.diagnosis,
@@ -179,6 +182,7 @@ def _duplicate_ids(references: list[ReferenceEntry], content: ClinicalContent) -
         "red flag": [r.code for r in content.red_flags],
         "option": [o.id for o in content.options],
         "option rule": [r.id for r in content.option_rules],
+        "order rule": [r.id for r in content.order_rules],
         "monitoring item": [m.id for m in content.monitoring],
         "gap": [g.id for g in content.gaps],
     }
@@ -235,6 +239,13 @@ def _rule_problems(content: ClinicalContent) -> list[str]:
         problems += [
             f"care_plan.yaml: {where}: fact '{f}' cannot occur at this stage" for f in facts if f not in allowed
         ]
+    known_drugs = {e.id for e in content.formulary.medications}
+    problems += [
+        f"care_plan.yaml: order rule {r.id}: unknown medicine '{d}'"
+        for r in content.order_rules
+        for d in r.drugs
+        if d not in known_drugs
+    ]
     return problems + _option_rule_problems(content)
 
 
@@ -268,6 +279,8 @@ def _rule_facts(content: ClinicalContent) -> Iterator[tuple[str, tuple[str, ...]
         yield f"option {option.id}", (*option.when_any, *option.unless_any), "options"
     for rule in content.option_rules:
         yield f"option rule {rule.id}", rule.facts, "options"
+    for order in content.order_rules:
+        yield f"order rule {order.id}", order.facts, "late"
     for item in content.monitoring:
         yield f"monitoring {item.id}", item.facts, "late"
         for variant in item.variants:
@@ -290,6 +303,7 @@ def all_cites(content: ClinicalContent) -> Iterator[tuple[str, Cites]]:
         if option.co_medication_check:
             yield f"option {option.id} co-medication check", option.co_medication_check.cites
     yield from ((f"option rule {r.id}", r.cites) for r in content.option_rules if r.cites)
+    yield from ((f"order rule {r.id}", r.cites) for r in content.order_rules)
     for item in content.monitoring:
         yield f"monitoring {item.id}", item.cites
         yield from ((f"monitoring {item.id} variant", v.cites) for v in item.variants if v.cites)

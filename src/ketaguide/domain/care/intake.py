@@ -83,6 +83,11 @@ class Condition(StrEnum):
     PARKINSONISM = "parkinsonism"  # Parkinson's disease or syndrome (haloperidol)
     ACUTE_HEPATITIS_OR_LIVER_FAILURE = "acute_hepatitis_or_liver_failure"  # oral naltrexone label
     RENAL_IMPAIRMENT = "renal_impairment"  # reduced kidney function (paliperidone palmitate)
+    # Diagnoses documented elsewhere (an EHR problem list): the order rules name them, since a ketamine or
+    # esketamine order means something else for a person with either. A documented use disorder adds no DSM-5
+    # criteria: the plan's severity is still counted from the criteria recorded here.
+    KETAMINE_USE_DISORDER = "ketamine_use_disorder"
+    KETAMINE_UROPATHY = "ketamine_uropathy"  # ketamine-induced cystitis or uropathy
 
 
 class Substance(StrEnum):

@@ -148,6 +148,29 @@ class OptionRule(TriggeredRule):
         return self
 
 
+class OrderRule(TriggeredRule):
+    """A medicine ordered for a patient with a finding that changes what the order means (ketamine or esketamine for
+    a person with ketamine use disorder or ketamine uropathy): checked for each drafted medicine against the patient
+    as they are without that order (`ketaguide.domain.care.option_review.review_order`).
+
+    `drugs` are formulary ids; `title` completes "<drug> ordered " in a card's summary. A `note` informs without
+    warning (e.g. where the evidence is about a related drug only).
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9_.-]+$")
+    drugs: tuple[str, ...] = Field(min_length=1)
+    effect: Literal["contraindicated", "caution", "note"]
+    title: str = Field(min_length=1, max_length=80)
+    message: str = Field(min_length=1)
+    cites: Cites
+
+    @model_validator(mode="after")
+    def _has_a_trigger(self) -> OrderRule:
+        if not self.when_any:
+            raise ValueError("an order rule needs when_any: the patient finding it is about")
+        return self
+
+
 class MonitoringRule(TriggeredRule):
     id: str
     item: str
@@ -203,6 +226,7 @@ class ClinicalContent:
     red_flags: tuple[RedFlagRule, ...]
     options: tuple[CareOptionRule, ...]
     option_rules: tuple[OptionRule, ...]
+    order_rules: tuple[OrderRule, ...]
     monitoring: tuple[MonitoringRule, ...]
     gaps: tuple[EvidenceGapRule, ...]
     diagnosis: DiagnosisEvidence
