@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from ketaguide.domain.care.findings import CarePlan
 from ketaguide.domain.care.intake import parse_intake
 from ketaguide.domain.care.option_review import (
-    OPTION_MEDICINES,
     SAFETY_EFFECTS,
     OptionReview,
     for_component,
@@ -112,23 +111,18 @@ def test_review_without_an_order_needs_no_second_plan(
     plan_without = evaluate(parse_intake(without), pack, content)
     assert plan_without.diagnosis == with_it.diagnosis and plan_without.phase.phase == with_it.phase.phase
     # The dose columns of the options about the drug set aside come from the plan with it (as in CDS Hooks).
-    about = {o.id for o in content.options if drug in option_drugs(o.id, content.formulary)}
+    about = {o.id for o in content.options if drug in option_drugs(o.id, content)}
     notes = {k: v for k, v in _dose_notes(plan_without).items() if k not in about}
     notes |= {k: v for k, v in _dose_notes(with_it).items() if k in about}
     _agrees(plan_without, without, pack, content, notes)
 
 
 def test_every_drug_option_names_its_medicines(content: ClinicalContent) -> None:
-    options = {o.id: o for o in content.options}
-    assert set(OPTION_MEDICINES) <= set(options)
     for option in content.options:
-        drugs = option_drugs(option.id, content.formulary)
+        drugs = option_drugs(option.id, content)
         assert bool(drugs) == (option.kind == "pharmacological"), option.id
-        for selector in OPTION_MEDICINES.get(option.id, ()):
-            kind, _, value = selector.partition(":")
-            assert kind in ("drug", "class"), selector
-            known = {e.id for e in content.formulary.medications} if kind == "drug" else content.formulary.classes
-            assert value in known, selector
+    assert option_drugs("paliperidone_bupropion", content) == {"paliperidone", "bupropion"}
+    assert {"lorazepam", "diazepam"} <= option_drugs("benzodiazepines_withdrawal", content)
 
 
 def test_an_option_the_plan_withholds_is_still_reviewed(pack: KnowledgePack, content: ClinicalContent) -> None:
@@ -152,7 +146,7 @@ def test_a_combination_is_narrowed_to_the_component_ordered(
     plan = evaluate(parse_intake(document), pack, content)
     staged = staged_facts(parse_intake(document), content, plan.diagnosis, plan.phase.phase)
     [review] = review_options(staged, content, pack, {drug})
-    narrowed = for_component(review, drug, option_drugs(review.option_id, content.formulary))
+    narrowed = for_component(review, drug, option_drugs(review.option_id, content))
     assert narrowed is not None and narrowed.for_drug == drug
     other = "bupropion" if drug == "paliperidone" else "paliperidone"
     assert not any(r.rule_id.startswith(f"{other}-") for r in narrowed.reasons)
@@ -167,7 +161,7 @@ def test_a_source_two_reasons_cite_has_one_number(
     """Offered or not, an option's reasons share one reference list, so a card never lists one source twice."""
     plan = evaluate(parse_intake(document), pack, content)
     staged = staged_facts(parse_intake(document), content, plan.diagnosis, plan.phase.phase)
-    for review in review_options(staged, content, pack, set(OPTION_MEDICINES)):
+    for review in review_options(staged, content, pack, None):
         numbered: dict[str, int] = {}
         sources: dict[int, str] = {}
         for reference in (r for reason in review.reasons for r in reason.references):

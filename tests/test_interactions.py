@@ -402,6 +402,9 @@ def _copy_content(tmp_path: Path) -> Path:
         ),
         ("care_plan.yaml", "    options: [naltrexone]\n", "    options: [naltrexon]\n", "unknown option 'naltrexon'"),
         ("care_plan.yaml", "when_any: [condition:parkinsonism]", "when_any: [condition:parkinson]", "parkinson'"),
+        # An option's medicines: a selector the formulary lacks; a drug option naming none.
+        ("care_plan.yaml", "medicines: [drug:haloperidol]", "medicines: [drug:haloperido]", "'drug:haloperido'"),
+        ("care_plan.yaml", "    medicines: [drug:naltrexone]\n", "", "names its medicines"),
         # Order rules: a medicine the formulary lacks, a fact no intake gives, a missing trigger, a second id.
         (
             "care_plan.yaml",

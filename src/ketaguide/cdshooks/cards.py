@@ -35,6 +35,7 @@ from ketaguide.domain.care.option_review import (
     merged,
     option_drugs,
 )
+from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.citing.references import ExternalCitation, QuoteCitation, Reference
 
 URGENCY_INDICATOR: dict[str, Indicator] = {"emergency": "critical", "urgent": "warning", "routine": "info"}
@@ -146,7 +147,7 @@ class CardMapper:
         self,
         report: CarePlanReport,
         chart: Chart,
-        formulary: Formulary,
+        content: ClinicalContent,
         presentation: Presentation,
         checks: OrderChecks | None = None,
     ) -> None:
@@ -157,8 +158,8 @@ class CardMapper:
         self.chart = chart
         self.presentation = presentation
         self.options = checks.options
-        self.index = _Index(formulary, chart)
-        self.formulary = formulary
+        self.content = content
+        self.index = _Index(content.formulary, chart)
         self.references = {r.n: r for r in report.references}
 
     # --- which findings -------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ class CardMapper:
                 findings.append(self._interaction(interaction, tuple(m for m in focus if m.drug in involved)))
         by_drug: dict[str, list[OptionReview]] = {}
         for check in self.options:
-            components = option_drugs(check.option_id, self.formulary)
+            components = option_drugs(check.option_id, self.content)
             for drug in sorted(components & focus_drugs):
                 if check.for_drug not in (None, drug):
                     continue
@@ -257,7 +258,7 @@ class CardMapper:
 
     def _option(self, check: OptionReview, drafts: tuple[ChartMedicine, ...]) -> Finding:
         indicator = indicator_for_status(check.status) or "info"
-        drugs = sorted({m.drug for m in drafts if m.drug} or option_drugs(check.option_id, self.formulary))
+        drugs = sorted({m.drug for m in drafts if m.drug} or option_drugs(check.option_id, self.content))
         named = " and ".join(self.index.generic(d) for d in drugs)
         named = named if drafts else f"{named} (care option)"
         deciding = [r for r in check.reasons if r.effect == check.status] or list(check.reasons)

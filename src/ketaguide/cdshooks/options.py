@@ -65,7 +65,7 @@ def order_reviews(chart: Chart, report: CarePlanReport, content: ClinicalContent
     """For each ordered drug, against the patient without its orders: the option reviews about it, the order rules
     that fire for it, and the monitoring items of the plan that only the order brings."""
     ordered = sorted({m.drug for m in chart.focus if m.drug})
-    about = {d for option in content.options for d in option_drugs(option.id, content.formulary)}
+    about = {d for option in content.options for d in option_drugs(option.id, content)}
     notes = _dose_notes(report)
     checks = OrderChecks()
     for drug in ordered:

@@ -132,7 +132,7 @@ def run_hook(
         checks = OrderChecks(options=chart_reviews(intake, report, content, pack) if chart.kud else [])
     else:
         checks = order_reviews(chart, report, content, pack)
-    mapper = CardMapper(report, chart, content.formulary, presentation, checks)
+    mapper = CardMapper(report, chart, content, presentation, checks)
     findings = mapper.patient_view() if service.hook == "patient-view" else mapper.order()
     issued_cards = cards(findings, presentation, new_uuid)
     issued = _issued(issued_cards, service, request, caller, now)

@@ -259,6 +259,14 @@ def _option_rule_problems(content: ClinicalContent) -> list[str]:
         for o in r.options
         if o not in option_ids
     ]
+    medicines = {f"drug:{e.id}" for e in content.formulary.medications}
+    medicines |= {f"class:{c}" for c in content.formulary.classes}
+    problems += [
+        f"care_plan.yaml: option {o.id}: unknown medicine '{m}'"
+        for o in content.options
+        for m in o.medicines
+        if m not in medicines
+    ]
     for option in content.options:
         named = {f for r in content.option_rules if option.id in r.options for f in r.when_any}
         problems += [

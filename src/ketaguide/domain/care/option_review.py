@@ -6,7 +6,7 @@ anyway: an EHR chart shows a coded ketamine use disorder, not the criteria, so t
 lamotrigine and paliperidone + bupropion, and a naltrexone order beside methadone, or bupropion for a patient with
 epilepsy, would pass unchecked. `review_options` applies each option's contra-indication and caution rules
 (`option_rules` in care_plan.yaml, through `safety.fired_rules` and `safety.option_status`) to the patient, for the
-options about the medicines asked about (`OPTION_MEDICINES`), and says whether the plan offers the option
+options about the medicines asked about (each option's `medicines`), and says whether the plan offers the option
 (`offered`). Applicability rules (`not_applicable`, e.g. haloperidol without agitation) decide only `offered`: the
 clinician has already chosen the medicine, and a chart does not record the symptoms they test.
 
@@ -19,10 +19,6 @@ plan on the same intakes and checks that both agree.
 `review_order` applies the order rules (`order_rules` in care_plan.yaml): a medicine ordered for a patient with a
 finding that changes what the order means (ketamine or esketamine for a person with ketamine use disorder or
 ketamine uropathy), against the same staged facts.
-
-Which medicines each option is about is data here (`OPTION_MEDICINES`), not in care_plan.yaml: the content model
-(`rules.CareOptionRule`, `extra="forbid"`) has no `medicines` field yet. A test checks every pharmacological option
-has an entry and every entry names formulary medicines.
 """
 
 from __future__ import annotations
@@ -42,15 +38,6 @@ from ketaguide.domain.citing.references import Reference
 from ketaguide.domain.evidence.models import Phase
 from ketaguide.domain.evidence.pack import KnowledgePack
 
-# Which medicines each drug option is about, as selectors: `drug:<formulary id>` or `class:<formulary class>`.
-OPTION_MEDICINES: Mapping[str, tuple[str, ...]] = {
-    "benzodiazepines_intoxication": ("class:benzodiazepine",),
-    "benzodiazepines_withdrawal": ("class:benzodiazepine",),
-    "haloperidol": ("drug:haloperidol",),
-    "lamotrigine": ("drug:lamotrigine",),
-    "naltrexone": ("drug:naltrexone",),
-    "paliperidone_bupropion": ("drug:paliperidone", "drug:bupropion"),
-}
 UNRECOGNISED = "unrecognised-medication"  # the plan's rule id for "a co-medication was not recognised"
 # Only these effects change what a prescriber is told about a medicine already chosen.
 SAFETY_EFFECTS = frozenset({"contraindicated", "caution"})
@@ -109,20 +96,15 @@ class StagedFacts:
         return frozenset(self.fired)
 
 
-def option_drugs(option_id: str, formulary: Formulary) -> frozenset[str]:
+def option_drugs(option_id: str, content: ClinicalContent) -> frozenset[str]:
     """The formulary ids an option is about (none for an option that is not a medicine)."""
-    known = _OPTION_DRUGS.get(id(formulary))
-    if known is None or known[0] is not formulary:
-        if len(_OPTION_DRUGS) >= 8:  # formularies loaded and dropped (tests): keep the memo small
-            _OPTION_DRUGS.clear()
-        by_option = {option: _selected(selectors, formulary) for option, selectors in OPTION_MEDICINES.items()}
-        known = _OPTION_DRUGS[id(formulary)] = (formulary, by_option)
-    return known[1].get(option_id, frozenset())
-
-
-# Remembered per formulary, by identity (a formulary does not change once loaded, and hashing one hashes all its
-# entries): the cards ask for every option of every review.
-_OPTION_DRUGS: dict[int, tuple[Formulary, dict[str, frozenset[str]]]] = {}
+    by_option = content.memo.get("option_drugs")
+    if not isinstance(by_option, dict):
+        # Once per content: the cards ask for every option of every review.
+        by_option = {o.id: _selected(o.medicines, content.formulary) for o in content.options}
+        content.memo["option_drugs"] = by_option
+    drugs: frozenset[str] = by_option.get(option_id, frozenset())
+    return drugs
 
 
 def _selected(selectors: Iterable[str], formulary: Formulary) -> frozenset[str]:
@@ -174,7 +156,7 @@ def review_options(
     wanted = None if drugs is None else frozenset(drugs)
     reviews = []
     for rule in content.options:
-        about = option_drugs(rule.id, content.formulary)
+        about = option_drugs(rule.id, content)
         if not about or (wanted is not None and not about & wanted) or (experimental_only and not rule.experimental):
             continue
         review = review_option(rule, staged, content, pack, (dose_notes or {}).get(rule.id))

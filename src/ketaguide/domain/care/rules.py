@@ -99,6 +99,9 @@ class CareOptionRule(_Rule):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     intervention: str
     kind: OptionKind
+    medicines: tuple[str, ...] = Field(
+        default=(), description="what a pharmacological option is about: drug:<formulary id> or class:<class>"
+    )
     phases: tuple[Phase, ...] = Field(min_length=1)
     experimental: bool
     default_status: DefaultStatus
@@ -109,6 +112,13 @@ class CareOptionRule(_Rule):
     cites: Cites
     co_medication_check: CoMedicationCheck | None = None
     dose_schedule: DoseSchedule | None = Field(None, description="a label dose table whose column the plan picks")
+
+    @model_validator(mode="after")
+    def _medicines_for_a_medicine(self) -> CareOptionRule:
+        # The option review finds an ordered medicine's options through this list (cdshooks order-sign).
+        if (self.kind == "pharmacological") != bool(self.medicines):
+            raise ValueError("a pharmacological option names its medicines, and only such an option does")
+        return self
 
     @field_validator("phases")
     @classmethod
