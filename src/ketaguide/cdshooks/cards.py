@@ -169,7 +169,8 @@ class CardMapper:
         interactions = [self._interaction(i, ()) for i in self._interactions()]
         # A caution that only says a chart medicine was not recognised is left to the assessment card.
         options = [self._option(c, ()) for c in self.options if any(r.rule_id != UNRECOGNISED for r in c.reasons)]
-        return [*flags, *interactions, *options, self._assessment()]
+        orders = [self._order_rule(o, tuple(m for m in self.chart.medicines if m.drug == o.drug)) for o in self.orders]
+        return [*flags, *interactions, *options, *orders, self._assessment()]
 
     def order(self) -> list[Finding]:
         focus = [m for m in self.chart.focus if m.drug]
@@ -284,15 +285,19 @@ class CardMapper:
             links=self._schedule_link() if check.option_id == "lamotrigine" else (),
         )
 
-    def _order_rule(self, review: OrderReview, drafts: tuple[ChartMedicine, ...]) -> Finding:
+    def _order_rule(self, review: OrderReview, medicines: tuple[ChartMedicine, ...]) -> Finding:
+        """An order rule's card; `medicines` are the drafts of the drug (order hooks) or its orders in the chart."""
         indicator = indicator_for_status(review.effect) or "info"
         generic = self.index.generic(review.drug)
+        drafts = tuple(m for m in medicines if m.draft)
+        active = [literal(m.written) for m in medicines if not m.draft]
         paragraphs = [
             review.message,
             f"**Recorded in the chart:** {literal(names([self._written(t) for t in review.triggers], 10))}."
             if review.triggers
             else "",
             f"**Ordered now:** {', '.join(literal(m.written) for m in drafts)}." if drafts else "",
+            f"**Active order in the chart:** {', '.join(active)}." if active else "",
         ]
         return Finding(
             card_type=f"order.{review.rule_id}",

@@ -35,14 +35,6 @@ from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.evidence.pack import KnowledgePack
 
 
-def chart_reviews(
-    intake_document: Mapping[str, Any], report: CarePlanReport, content: ClinicalContent, pack: KnowledgePack
-) -> list[OptionReview]:
-    """patient-view: each craving and relapse-prevention drug option that is a caution or contra-indicated."""
-    staged = _staged(intake_document, report, content)
-    return review_options(staged, content, pack, None, experimental_only=True, dose_notes=_dose_notes(report))
-
-
 @dataclass(frozen=True)
 class Ordered:
     """A monitoring item the plan gains because `drug` is ordered (it is not in the plan without the order)."""
@@ -59,6 +51,18 @@ class OrderChecks:
     options: list[OptionReview] = field(default_factory=list)
     orders: list[OrderReview] = field(default_factory=list)
     monitoring: list[Ordered] = field(default_factory=list)
+
+
+def chart_reviews(chart: Chart, report: CarePlanReport, content: ClinicalContent, pack: KnowledgePack) -> OrderChecks:
+    """patient-view: each craving and relapse-prevention drug option that is a caution or contra-indicated (for
+    ketamine use disorder, so only when it is on the chart), and the order rules that fire for the chart's
+    medicines (esketamine prescribed to a person with ketamine use disorder)."""
+    staged = _staged(chart.intake(), report, content)
+    checks = OrderChecks(orders=[r for drug in sorted(chart.drugs) for r in review_order(drug, staged, content, pack)])
+    if chart.kud:
+        notes = _dose_notes(report)
+        checks.options = review_options(staged, content, pack, None, experimental_only=True, dose_notes=notes)
+    return checks
 
 
 def order_reviews(chart: Chart, report: CarePlanReport, content: ClinicalContent, pack: KnowledgePack) -> OrderChecks:

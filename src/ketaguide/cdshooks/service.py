@@ -22,7 +22,7 @@ from ketaguide.cdshooks.cards import CardMapper, Presentation, cards
 from ketaguide.cdshooks.catalog import CdsService
 from ketaguide.cdshooks.chart import Chart, read_chart
 from ketaguide.cdshooks.fhir import Entry, entries
-from ketaguide.cdshooks.options import OrderChecks, chart_reviews, order_reviews
+from ketaguide.cdshooks.options import chart_reviews, order_reviews
 from ketaguide.cdshooks.prefetch import FhirAccess, FhirFetcher, Gathered, gather
 from ketaguide.cdshooks.stores import IssuedCard
 from ketaguide.cdshooks.wire import (
@@ -128,8 +128,7 @@ def run_hook(
     presentation = _presentation(engine, site, context, caller)
     content, pack = engine.knowledge.clinical, engine.knowledge.pack
     if service.hook == "patient-view":
-        # The craving and relapse-prevention options are for ketamine use disorder: only when it is on the chart.
-        checks = OrderChecks(options=chart_reviews(intake, report, content, pack) if chart.kud else [])
+        checks = chart_reviews(chart, report, content, pack)
     else:
         checks = order_reviews(chart, report, content, pack)
     mapper = CardMapper(report, chart, content, presentation, checks)
