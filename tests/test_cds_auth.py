@@ -246,6 +246,22 @@ def test_a_rotated_key_is_fetched_but_unknown_kids_do_not_refetch_each_time() ->
     assert len(jwks.fetched) == 2
 
 
+def test_registered_keys_are_parsed_once_per_client_not_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+
+    class CountedJwk(jwt.PyJWK):
+        def __init__(self, data: dict[str, Any], algorithm: str | None = None) -> None:
+            parsed.append(str(data["kid"]))
+            super().__init__(data, algorithm)
+
+    monkeypatch.setattr(jwt, "PyJWK", CountedJwk)
+    client = cds_test_app(engine=None)
+    for _ in range(3):
+        for key in (ES384, RS384):
+            assert client.get("/cds-services", headers=bearer(DISCOVERY, key=key)).status_code == 200
+    assert sorted(parsed) == ["es-1", "rs-1"]
+
+
 def test_a_jku_other_than_the_registered_url_is_refused_without_a_fetch() -> None:
     jwks = _Jwks({"keys": [ES384.public_jwk]})
     client = _url_client(jwks)

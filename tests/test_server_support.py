@@ -24,7 +24,7 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="the server extra is not installed")
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from ketaguide.storage.engine import Database, engine_url
@@ -150,6 +150,13 @@ def database(database_url: str) -> Iterator[Database]:
 
 
 # A real server process --------------------------------------------------------------------------------------------
+
+
+def sent_statements(database: Database) -> list[str]:
+    """Every SQL statement sent on `database` from now on, as sent (an executemany counts once)."""
+    sent: list[str] = []
+    event.listen(database.engine, "before_cursor_execute", lambda *args: sent.append(args[2].lstrip()))
+    return sent
 
 
 def free_port() -> int:

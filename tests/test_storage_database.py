@@ -28,6 +28,7 @@ from test_server_support import (  # noqa: F401  # fixtures
     empty_database_url,
     postgres,
     postgres_template,
+    sent_statements,
     sqlite_template,
 )
 
@@ -182,6 +183,25 @@ def test_concurrent_appends_extend_one_chain(records: Records) -> None:
         list(pool.map(lambda _: _append(records, 5), range(16)))
     report = verify_trail(records)
     assert report.intact and report.events == 80
+
+
+def test_events_appended_together_extend_the_chain_in_three_statements(records: Records) -> None:
+    _append(records, 2)
+    events = [
+        AuditEvent(action="read", resource_type="patient", outcome="success", resource_id=f"q{n}") for n in (1, 2, 3)
+    ]
+    statements = sent_statements(records.database)
+    with records.database.write() as connection:
+        statements.clear()  # SQLite's BEGIN IMMEDIATE
+        last = audit.append_many(connection, [(event, records.clock.now()) for event in events])
+        assert audit.append_many(connection, []) == last == 5  # nothing to append: the head's position
+    # the head locked and read, every event in one INSERT, the head moved; then, for nothing, the head read only
+    assert [statement.split()[0] for statement in statements] == ["SELECT", "INSERT", "UPDATE", "SELECT"]
+    report = verify_trail(records)
+    assert report.intact and report.events == 5
+    with records.database.read() as connection:
+        stored = connection.execute(select(audit_events).order_by(audit_events.c.seq)).mappings().all()
+    assert [(row["seq"], row["resource_id"]) for row in stored[2:]] == [(3, "q1"), (4, "q2"), (5, "q3")]
 
 
 # Users ------------------------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from ketaguide.cdshooks.stores import (
 )
 from ketaguide.domain.ports import Clock
 from ketaguide.storage import cds
-from ketaguide.storage.audit import AuditEvent, append
+from ketaguide.storage.audit import AuditEvent, append, append_many
 from ketaguide.storage.engine import Database
 from ketaguide.storage.tables import cds_jti
 
@@ -286,8 +286,7 @@ class DatabaseCallRecorder(_Store):
                     now = self._now()
                     cds.purge_jti(connection, now)
                     cds.purge_cards(connection, now - timedelta(days=CARD_DAYS))
-                for call in batch:
-                    call.accepted = self._one(connection, call)
+                self._record_all(connection, batch)
         except BaseException as exc:  # the transaction is rolled back: no call of the batch is recorded
             for call in batch:
                 call.error = exc
@@ -302,15 +301,16 @@ class DatabaseCallRecorder(_Store):
                 call.done.set()
 
     @staticmethod
-    def _one(connection: Connection, call: _Call) -> bool:
-        claim, event = call.claim, call.event
-        accepted = claim is None or cds.claim_jti(connection, claim.issuer, claim.jti, claim.keep_until)
-        if accepted:
-            cds.record_cards(connection, _card_rows(call.cards))
-        else:
-            event = refused_as_replay(event)
-        append(connection, audit_event(event), event.occurred_at)
-        return accepted
+    def _record_all(connection: Connection, batch: Sequence[_Call]) -> None:
+        """Each call's claim, in the order the calls came (of two with one jti, the first is accepted and the other
+        recorded as refused); then the cards of the accepted calls and the audit events of all, each kind in one
+        INSERT (an executemany: the statement is run once for the batch, not once per row)."""
+        for call in batch:
+            claim = call.claim
+            call.accepted = claim is None or cds.claim_jti(connection, claim.issuer, claim.jti, claim.keep_until)
+        cds.record_cards(connection, _card_rows([card for call in batch if call.accepted for card in call.cards]))
+        events = [call.event if call.accepted else refused_as_replay(call.event) for call in batch]
+        append_many(connection, [(audit_event(event), event.occurred_at) for event in events])
 
 
 _LOCK_FILES: dict[str, int] = {}  # per process: the lock file of each SQLite database written

@@ -15,14 +15,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from ketaguide.storage.tables import audit_events, audit_head
 
 GENESIS_HASH = "0" * 64
+# Built once: SQLAlchemy then reuses their compiled forms; building them per append (coercing each value, keying
+# the statement for the compiled cache) cost more than executing them. The values go in as parameters.
+_HEAD = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+_INSERT = audit_events.insert()
+_ADVANCE_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))  # a column's own name is reserved for it
+)
 
 
 @dataclass(frozen=True)
@@ -40,24 +49,39 @@ class AuditEvent:
     request_id: str | None = None
 
 
+_EVENT_FIELDS = tuple(field.name for field in fields(AuditEvent))
+
+
+def _columns(event: AuditEvent) -> dict[str, object]:
+    """The event's fields by name (`dataclasses.asdict` would deep-copy each string and number, for nothing)."""
+    return {name: getattr(event, name) for name in _EVENT_FIELDS}
+
+
 def event_hash(seq: int, occurred_at: datetime, event: AuditEvent, prev_hash: str) -> str:
-    fields = {**asdict(event), "seq": seq, "occurred_at": occurred_at.isoformat(), "prev_hash": prev_hash}
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    content = {**_columns(event), "seq": seq, "occurred_at": occurred_at.isoformat(), "prev_hash": prev_hash}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def append(connection: Connection, event: AuditEvent, occurred_at: datetime) -> int:
     """Append `event` in the caller's transaction (so it commits or rolls back with the change); its position."""
-    head = connection.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update())
-    last, prev_hash = head.one()
-    seq = int(last) + 1
-    digest = event_hash(seq, occurred_at, event, prev_hash)
-    connection.execute(
-        audit_events.insert().values(
-            seq=seq, occurred_at=occurred_at, prev_hash=prev_hash, hash=digest, **asdict(event)
-        )
-    )
-    connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=digest))
+    return append_many(connection, [(event, occurred_at)])
+
+
+def append_many(connection: Connection, events: Sequence[tuple[AuditEvent, datetime]]) -> int:
+    """Append `events`, in order, in the caller's transaction: one lock of the head, one INSERT of every row (an
+    executemany), one move of the head. The position of the last; the head's when `events` is empty."""
+    last, prev_hash = connection.execute(_HEAD).one()
+    seq = int(last)
+    rows = []
+    for event, occurred_at in events:
+        seq += 1
+        digest = event_hash(seq, occurred_at, event, prev_hash)
+        rows.append({**_columns(event), "seq": seq, "occurred_at": occurred_at, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    if rows:
+        connection.execute(_INSERT, rows)
+        connection.execute(_ADVANCE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
     return seq
 
 
@@ -108,4 +132,4 @@ def _rows(connection: Connection, batch: int) -> Iterator[Row[tuple[object, ...]
 
 def _event_of(row: Row[tuple[object, ...]]) -> AuditEvent:
     mapping = row._mapping
-    return AuditEvent(**{name: mapping[name] for name in AuditEvent.__dataclass_fields__})
+    return AuditEvent(**{name: mapping[name] for name in _EVENT_FIELDS})

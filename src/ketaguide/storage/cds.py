@@ -13,11 +13,12 @@ inside a transaction the caller opened (`Database.write()` / `read()`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, RowMapping, String, Table, Text, delete, select
+from sqlalchemy import Column, Connection, Index, RowMapping, String, Table, Text, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ketaguide.storage.tables import UTCDateTime, cds_feedback, cds_jti, metadata
@@ -49,46 +50,60 @@ if "feedback_key" not in cds_feedback.c:
     Index("uq_cds_feedback_feedback_key", cds_feedback.c.feedback_key, unique=True)
 
 
-def _insert_new(connection: Connection, table: Table) -> Any:
+# Statements are built once (per engine kind where the dialect's INSERT differs) and given their values as
+# parameters: SQLAlchemy then reuses their compiled forms, where building one per call costs its construction and a
+# walk to key it for the compiled cache, more than running it.
+_CARD = select(cds_issued_cards).where(
+    cds_issued_cards.c.uuid == bindparam("uuid"), cds_issued_cards.c.issued_at >= bindparam("issued_since")
+)
+_PURGE_JTI = delete(cds_jti).where(cds_jti.c.expires_at < bindparam("before"))
+_PURGE_CARDS = delete(cds_issued_cards).where(cds_issued_cards.c.issued_at < bindparam("before"))
+_ALL_FEEDBACK = select(cds_feedback).where(cds_feedback.c.feedback_key.is_not(None)).order_by(cds_feedback.c.id)
+
+
+@functools.cache
+def _insert_new(dialect: str, table: Table) -> Any:
     """INSERT that skips a row whose key exists (ON CONFLICT DO NOTHING) on both engines."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
+
+
+@functools.cache
+def _insert_new_returning(dialect: str, table: Table) -> Any:
+    """`_insert_new` that returns the primary key of the row it stored: none when the row existed. (psycopg
+    reports no rowcount for ON CONFLICT DO NOTHING.)"""
+    return _insert_new(dialect, table).returning(*table.primary_key.columns)
 
 
 def claim_jti(connection: Connection, iss: str, jti: str, expires_at: datetime) -> bool:
-    """Store (iss, jti); False when it was stored before (by any worker): the primary key decides. (RETURNING says
-    whether the row went in: psycopg reports no rowcount for ON CONFLICT DO NOTHING.)"""
-    statement = _insert_new(connection, cds_jti).values(iss=iss, jti=jti, expires_at=expires_at)
-    return connection.execute(statement.returning(cds_jti.c.jti)).first() is not None
+    """Store (iss, jti); False when it was stored before (by any worker): the primary key decides."""
+    statement = _insert_new_returning(connection.dialect.name, cds_jti)
+    return connection.execute(statement, {"iss": iss, "jti": jti, "expires_at": expires_at}).first() is not None
 
 
 def purge_jti(connection: Connection, before: datetime) -> int:
     """Forget pairs kept until before `before` (their tokens can no longer pass the time checks)."""
-    return connection.execute(delete(cds_jti).where(cds_jti.c.expires_at < before)).rowcount
+    return connection.execute(_PURGE_JTI, {"before": before}).rowcount
 
 
 def record_cards(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Store the cards issued: one INSERT of every row (an executemany); a uuid stored before is kept as it was."""
     if rows:
-        connection.execute(_insert_new(connection, cds_issued_cards), [dict(row) for row in rows])
+        connection.execute(_insert_new(connection.dialect.name, cds_issued_cards), [dict(row) for row in rows])
 
 
 def issued_card(connection: Connection, uuid: str, issued_since: datetime) -> RowMapping | None:
-    query = select(cds_issued_cards).where(
-        cds_issued_cards.c.uuid == uuid, cds_issued_cards.c.issued_at >= issued_since
-    )
-    return connection.execute(query).mappings().first()
+    return connection.execute(_CARD, {"uuid": uuid, "issued_since": issued_since}).mappings().first()
 
 
 def purge_cards(connection: Connection, before: datetime) -> int:
-    return connection.execute(delete(cds_issued_cards).where(cds_issued_cards.c.issued_at < before)).rowcount
+    return connection.execute(_PURGE_CARDS, {"before": before}).rowcount
 
 
 def record_feedback(connection: Connection, row: Mapping[str, Any]) -> bool:
     """Store one feedback item; False when an item with the same `feedback_key` was stored before."""
-    statement = _insert_new(connection, cds_feedback).values(**row).returning(cds_feedback.c.id)
-    return connection.execute(statement).first() is not None
+    statement = _insert_new_returning(connection.dialect.name, cds_feedback)
+    return connection.execute(statement, dict(row)).first() is not None
 
 
 def all_feedback(connection: Connection) -> list[RowMapping]:
-    query = select(cds_feedback).where(cds_feedback.c.feedback_key.is_not(None)).order_by(cds_feedback.c.id)
-    return list(connection.execute(query).mappings())
+    return list(connection.execute(_ALL_FEEDBACK).mappings())
