@@ -2,7 +2,8 @@
 
 Each module below costs start-up time and `ask` does not use it: the YAML reader, file schema and checks (the
 compiled pack comes from KETAGUIDE_CACHE_DIR), the other commands and their rich tables, the care engine, the
-server stack, the English word list (no unknown word in the question). Nor does numpy start OpenBLAS's threads.
+server stack, the English word list's package (the list is kept in the cache folder as text once read). Nor does
+numpy start OpenBLAS's threads.
 """
 
 from __future__ import annotations
@@ -34,17 +35,17 @@ def report():
     imported = sorted(m for m in {unused!r} if m in sys.modules)
     print(json.dumps([imported, os.environ.get("OPENBLAS_NUM_THREADS")]), file=sys.stderr)
 atexit.register(report)
-sys.argv = ["ketaguide", "ask", "Is ketamine addictive?", "--format", "json"]
+sys.argv = ["ketaguide", "ask", {question!r}, "--format", "json"]
 from ketaguide.cli import main
 main()
 """
 
 
-def run_ask(cache_dir: Path, **env: str) -> tuple[list[str], str | None]:
+def run_ask(cache_dir: Path, question: str = "Is ketamine addictive?", **env: str) -> tuple[list[str], str | None]:
     """The unused modules an `ask` process imported, and its OpenBLAS thread setting."""
     environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     environment |= {"KETAGUIDE_CACHE_DIR": str(cache_dir), "KETAGUIDE_RETRIEVER": "lexical", **env}
-    code = PROBE.format(unused=UNUSED)
+    code = PROBE.format(unused=UNUSED, question=question)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=environment)
     assert done.returncode == 0, done.stderr
     assert not json.loads(done.stdout)["abstained"]
@@ -60,3 +61,9 @@ def test_a_warm_ask_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
 
 def test_a_blas_setting_of_the_users_is_kept(tmp_path: Path) -> None:
     assert run_ask(tmp_path, OPENBLAS_NUM_THREADS="4")[1] == "4"
+
+
+def test_a_question_with_an_unknown_word_reads_the_kept_word_list(tmp_path: Path) -> None:
+    misspelt = "Can lamotrigin reduce ketamine craving?"  # "lamotrigin" is in neither the pack nor the dictionary
+    assert "english_words" in run_ask(tmp_path, misspelt)[0]  # the package's list, kept as text in the cache
+    assert run_ask(tmp_path, misspelt)[0] == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from ketaguide_bench import ask_latency
 
 
@@ -21,3 +23,9 @@ def test_the_cold_baseline_loads_the_pack_as_ask_does_and_searches() -> None:
     assert "load_snapshot(cache_dir=" in code
     elapsed, _ = ask_latency.wall([sys.executable, "-c", code], "lexical")
     assert elapsed > 0
+
+
+def test_cold_processes_cache_their_bytecode_as_an_installed_package_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    environment = ask_latency.cold_environment("hybrid")
+    assert "PYTHONDONTWRITEBYTECODE" not in environment and environment["KETAGUIDE_RETRIEVER"] == "hybrid"

@@ -47,7 +47,7 @@ class Runtime:
         self.knowledge = knowledge
         self.clock: Clock = clock or SystemClock()
         self.answer_policy = answer_policy
-        self.is_common_word = is_common_word or EnglishWords()
+        self.is_common_word = is_common_word or EnglishWords(settings.cache_dir)  # kept there: cold start
         self._lock = threading.Lock()
         self._index: tuple[EvidenceIndex, str] | None = None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -29,6 +32,7 @@ def ask_command(
     ),
 ) -> None:
     """Answer a clinical question with verbatim, cited evidence and a GRADE-style certainty."""
+    _no_final_collection()
     # Imported as needed: JSON output never loads the terminal renderer (cold start).
     from ketaguide.bootstrap import build_runtime
     from ketaguide.services.evidence import ask
@@ -51,6 +55,19 @@ def ask_command(
         from ketaguide.cli.render import print_answer
 
         emit_rich(lambda console: print_answer(answer, console, explain))
+
+
+@functools.cache  # once per process
+def _no_final_collection() -> None:
+    """At exit, keep the garbage collector from taking apart, object by object, what the process built (issue #8).
+
+    A process that answers a question ends right after. At exit, Python's collector passes over the objects its
+    imports and models made (some 46,000) and frees the module cycles one by one, 20 ms of a 0.3 s cold start;
+    `gc.freeze()` at exit (atexit runs before those passes) moves them out of its view, and the system takes the
+    memory back at once when the process ends. Nothing is lost: files and connections are closed explicitly first
+    (the index by the runtime, output by the stream), and an in-process caller's collector works as before.
+    """
+    atexit.register(gc.freeze)
 
 
 def register(app: typer.Typer) -> None:
