@@ -25,7 +25,8 @@ from ketaguide.domain.care.interactions import (
 )
 from ketaguide.domain.care.rules import ClinicalContent
 from ketaguide.domain.care.safety import rules_for
-from ketaguide.domain.citing.citer import Citer
+from ketaguide.domain.citing.citer import Citer, Cites
+from ketaguide.domain.citing.references import ReferenceList
 from ketaguide.domain.evidence.pack import KnowledgePack
 from test_assess_properties import intakes
 
@@ -98,3 +99,25 @@ def test_the_index_is_built_once_per_content_and_pack(pack: KnowledgePack, conte
     other_pack = dataclasses.replace(pack)
     assert rule_index(other_pack, content) is not first
     assert rule_index(other_pack, content) is rule_index(other_pack, content)
+
+
+def test_plans_share_the_snapshot_s_references_numbered_as_a_fresh_list_numbers_them(
+    pack: KnowledgePack, content: ClinicalContent
+) -> None:
+    bibliography = rule_index(pack, content).bibliography
+    claims, refs = tuple(c.id for c in pack.claims[:6]), tuple(sorted(content.references)[:6])
+    for order in (Cites(claims=claims, refs=refs), Cites(claims=claims[::-1], refs=refs[::-1])):
+        shared, fresh = Citer(pack, content.references, bibliography), Citer(pack, content.references)
+        assert shared.cite(order) == fresh.cite(order)
+        assert shared.reference_list.references == fresh.reference_list.references
+    # Each reference is built once for each number it is given, then shared: plans cannot change it (frozen).
+    again = Citer(pack, content.references, bibliography)
+    again.cite(Cites(claims=claims, refs=refs))
+    first = Citer(pack, content.references, bibliography)
+    first.cite(Cites(claims=claims, refs=refs))
+    assert all(a is b for a, b in zip(again.reference_list.references, first.reference_list.references, strict=True))
+    # Without the snapshot's bibliography (the answering engine's lists) nothing is shared.
+    alone = ReferenceList()
+    alone.cite_claim(pack.claim(claims[0]), pack.source_of(pack.claim(claims[0])))
+    assert alone.references == first.reference_list.references[:1]
+    assert alone.references[0] is not first.reference_list.references[0]

@@ -12,7 +12,7 @@ import pytest
 
 from ketaguide.bootstrap import Runtime, SystemClock, build_runtime
 from ketaguide.services.records import Records
-from ketaguide.services.users import add_user
+from ketaguide.services.users import add_user, revoke_user
 from ketaguide.settings import load_settings
 from ketaguide.storage.engine import Database
 from test_server_support import (  # noqa: F401  # fixtures
@@ -227,6 +227,18 @@ def test_admins_read_the_audit_trail_and_manage_users(api: Api) -> None:
     _problem(api.client.get("/api/v1/patients", headers={"Authorization": f"Bearer {token}"}), 401)
     names = [u["name"] for u in api.call("GET", "/users", role="admin").json()]
     assert names == ["user-clinician", "user-curator", "user-admin", "new-doc"]
+
+
+def test_a_revoked_token_is_refused_on_its_very_next_request(api: Api) -> None:
+    # Each request looks its token up (one statement, built once) and nothing remembers a decision between requests,
+    # so a revocation made elsewhere (the command line, another worker) counts at once.
+    token = add_user(api.records, "locum", "clinician")[1]
+    evaluate = {"url": "/api/v1/assessments/evaluate", "json": {"intake": _intake()}}
+    assert api.client.post(**evaluate, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    revoke_user(api.records, "locum")
+    _problem(api.client.post(**evaluate, headers={"Authorization": f"Bearer {token}"}), 401)
+    assert api.client.post(**evaluate, headers=api.headers()).status_code == 200  # other tokens are unaffected
+    _problem(api.client.post(**evaluate, headers=api.headers("curator")), 403)  # a role the route does not admit
 
 
 def test_health_ready_openapi_and_request_ids(api: Api) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,11 +19,14 @@ pytest.importorskip("fastapi")
 pytest.importorskip("limits")
 
 from fastapi.testclient import TestClient
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from ketaguide.bootstrap import Runtime, SystemClock, build_runtime
 from ketaguide.domain.errors import ConfigurationError
 from ketaguide.http.app import create_app
-from ketaguide.http.ratelimit import storage_url
+from ketaguide.http.ratelimit import SweptMemoryStorage, storage_url
 from ketaguide.services.records import Records
 from ketaguide.services.users import add_user
 from ketaguide.settings import load_settings
@@ -197,6 +201,31 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(serve: Any, records
         for n in range(3)
     ]
     assert spoofed == [401, 401, 429]
+
+
+def test_the_memory_store_counts_as_limits_does_and_sweeps_at_most_once_a_second(monkeypatch: Any) -> None:
+    # `SweptMemoryStorage` replaces this private method of `limits`' store: a release renaming it must fail here.
+    assert "_MemoryStorage__schedule_expiry" in vars(MemoryStorage)
+    started: list[threading.Timer] = []
+
+    class CountedTimer(threading.Timer):
+        def start(self) -> None:
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(threading, "Timer", CountedTimer)
+    storage = SweptMemoryStorage(wrap_exceptions=True)
+    budget, failures = FixedWindowRateLimiter(storage), MovingWindowRateLimiter(storage)
+    per_second = parse("3/second")
+    hits = []
+    for _ in range(5):  # limits' own store started a sweep thread for each of these (its last one had ended)
+        hits.append((budget.hit(per_second, "token"), failures.hit(per_second, "address")))
+        time.sleep(0.03)
+    assert hits == [(True, True)] * 3 + [(False, False)] * 2
+    assert len(started) == 1  # the first sweep, started with the store
+    time.sleep(1.05)  # both windows have passed: counts are read with their expiry, swept or not
+    assert budget.hit(per_second, "token") and failures.test(per_second, "address")
+    assert len(started) == 2
 
 
 def test_rates_are_checked_when_settings_load() -> None:

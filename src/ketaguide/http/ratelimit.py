@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from ketaguide.http.errors import TooManyRequests
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ketaguide.http.ratelimit")
 KEY_PREFIX = "ketaguide-rate"
+SWEEP_SECONDS = 1.0
 _T = TypeVar("_T")
 
 
@@ -53,6 +54,25 @@ def storage_url(redis_url: str | None) -> str:
     if redis_url is None:
         return "memory://"
     return "redis+unix://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """`limits`' memory storage, sweeping out expired counts at most once a second.
+
+    Its own schedule starts a `threading.Timer` thread 10 ms after any count once the last sweep has ended: under
+    load a worker started a thread every few requests, and `Thread.start()` waits for the new thread to run (issue
+    #10). The sweep only frees memory: every count is read with its expiry, so the limits do not change.
+    """
+
+    def __init__(self, *, wrap_exceptions: bool = False) -> None:
+        super().__init__(wrap_exceptions=wrap_exceptions)
+        self._next_sweep = time.monotonic() + SWEEP_SECONDS
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # overrides `MemoryStorage.__schedule_expiry`
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_SECONDS
+            super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]  # mypy does not mangle private names
 
 
 class RateLimits:
@@ -117,12 +137,20 @@ def rate_limits_for(settings: Settings) -> RateLimits | None:
     """The limits `settings` ask for, or None when KETAGUIDE_RATE_LIMIT is false."""
     if not settings.rate_limit:
         return None
-    options = {"key_prefix": KEY_PREFIX} if settings.redis_url else {}
-    storage = storage_from_string(storage_url(settings.redis_url), wrap_exceptions=True, **options)
-    assert isinstance(storage, Storage), "a synchronous storage: the checks run in the request's worker thread"
     return RateLimits(
-        settings.rate_limit_auth_failures, settings.rate_limit_token, storage, settings.trusted_proxy_addresses()
+        settings.rate_limit_auth_failures,
+        settings.rate_limit_token,
+        _storage(settings.redis_url),
+        settings.trusted_proxy_addresses(),
     )
+
+
+def _storage(redis_url: str | None) -> Storage:
+    if redis_url is None:
+        return SweptMemoryStorage(wrap_exceptions=True)
+    storage = storage_from_string(storage_url(redis_url), wrap_exceptions=True, key_prefix=KEY_PREFIX)
+    assert isinstance(storage, Storage), "a synchronous storage: the checks run in the request's worker thread"
+    return storage
 
 
 def rate_limits_of(connection: HTTPConnection) -> RateLimits | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ketaguide.http.ratelimit import rate_limits_of
@@ -33,10 +33,8 @@ def records_of(request: Request) -> Records:
     return records
 
 
-def principal_of(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
-) -> Principal:
-    token = credentials.credentials if credentials is not None else None
+def principal_of(request: Request, token: str | None) -> Principal:
+    """The user `token` belongs to, within the rate limits (see the module's docstring)."""
     limits = rate_limits_of(request)
     if limits is None or not token:  # no token guesses nothing: 401 as always
         return authenticate(records_of(request), token)
@@ -56,10 +54,15 @@ def require(*roles: Role, audit_as: tuple[str, str] | None = None) -> Callable[.
     trail, for routes that touch patient data."""
     admitted = frozenset(roles)
 
-    def caller_of(request: Request, principal: Annotated[Principal, Depends(principal_of)]) -> Caller:
-        caller = Caller(principal=principal, request_id=request.state.request_id)
-        if principal.role not in admitted:
-            refusal = Forbidden(f"the {principal.role.value} role may not do this")
+    # One synchronous dependency, not one for the principal and one for the role: FastAPI runs each in the
+    # threadpool, and the second trip was a measurable part of every request's cost (issue #10).
+    def caller_of(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+    ) -> Caller:
+        token = credentials.credentials if credentials is not None else None
+        caller = Caller(principal=principal_of(request, token), request_id=request.state.request_id)
+        if caller.principal.role not in admitted:
+            refusal = Forbidden(f"the {caller.principal.role.value} role may not do this")
             if audit_as is not None:
                 record_refusal(records_of(request), caller, refusal, *audit_as)
             raise refusal

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ketaguide.domain.care.interactions import Exposure, InteractionRule
 from ketaguide.domain.care.rules import ClinicalContent, OptionRule
 from ketaguide.domain.citing.citer import Citer
+from ketaguide.domain.citing.references import Bibliography
 from ketaguide.domain.evidence.models import Level
 from ketaguide.domain.evidence.pack import KnowledgePack
 
@@ -36,7 +37,8 @@ class RuleIndex:
     `option_rules[id]`: the safety rules naming the option, in content order (`safety.rules_for`);
     `certainty[id]`: the certainty of the evidence the option cites;
     `pair_sides[i]`: the selectors of each side of `content.interactions[i]`; `pairs_naming[selector]`: the indices of
-    the pairs naming a selector (`drug:<id>` or `class:<name>`), on either side.
+    the pairs naming a selector (`drug:<id>` or `class:<name>`), on either side;
+    `bibliography`: the references plans cite, each built once and numbered per plan (`citing.references`).
     """
 
     option_rules: Mapping[str, tuple[OptionRule, ...]]
@@ -45,6 +47,7 @@ class RuleIndex:
     pair_sides: tuple[tuple[frozenset[str], frozenset[str]], ...]
     pairs_naming: Mapping[str, tuple[int, ...]]
     named_selectors: frozenset[str]
+    bibliography: Bibliography
 
     @classmethod
     def of(cls, pack: KnowledgePack, content: ClinicalContent) -> RuleIndex:
@@ -61,6 +64,7 @@ class RuleIndex:
             pair_sides=tuple((frozenset(p.between[0]), frozenset(p.between[1])) for p in content.interactions),
             pairs_naming={selector: tuple(found) for selector, found in naming.items()},
             named_selectors=frozenset(naming),
+            bibliography=Bibliography(),
         )
 
     def unchecked(self, exposures: Iterable[Exposure]) -> tuple[Exposure, ...]:

@@ -59,8 +59,8 @@ NOT_RECOGNISED = "not recognised by the formulary, so not checked for interactio
 
 def evaluate(intake: Intake, pack: KnowledgePack, content: ClinicalContent) -> CarePlan:
     """The care plan for one intake: every finding cites its evidence."""
-    citer = Citer(pack, content.references)
     index = rule_index(pack, content)
+    citer = Citer(pack, content.references, index.bibliography)
     order = content.conventions.finding_order
     exposures, unrecognised = patient_exposures(intake, content.formulary)
     diagnosis = diagnose(intake, content.conventions.diagnosis)

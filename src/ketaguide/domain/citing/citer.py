@@ -12,7 +12,7 @@ from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ketaguide.domain.citing.references import ExternalReference, ReferenceList
+from ketaguide.domain.citing.references import Bibliography, ExternalReference, ReferenceList
 from ketaguide.domain.evidence.grading import CertaintyAssessment, EvidenceItem, grade_body
 from ketaguide.domain.evidence.models import Claim, ClaimType, Level, StudyDesign
 from ketaguide.domain.evidence.pack import KnowledgePack
@@ -53,12 +53,15 @@ class ReferenceEntry(ExternalReference):
 
 
 class Citer:
-    """Numbers citations for one care plan and grades the evidence they point to."""
+    """Numbers citations for one care plan and grades the evidence they point to; `bibliography`, when given, is the
+    snapshot's (`pack` and `references`), shared by its plans."""
 
-    def __init__(self, pack: KnowledgePack, references: Mapping[str, ReferenceEntry]) -> None:
+    def __init__(
+        self, pack: KnowledgePack, references: Mapping[str, ReferenceEntry], bibliography: Bibliography | None = None
+    ) -> None:
         self._pack = pack
         self._references = references
-        self.reference_list = ReferenceList()
+        self.reference_list = ReferenceList(bibliography)
 
     def cite(self, cites: Cites) -> tuple[int, ...]:
         """Reference numbers for `cites`, in the order given (claims first)."""

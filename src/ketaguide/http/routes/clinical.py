@@ -63,9 +63,12 @@ def post_answer(body: Question, request: Request, caller: Clinician) -> Response
     return _json(evidence.ask(request.app.state.runtime, body.question))
 
 
+# A coroutine, unlike the other routes: the care plan is pure computation on the snapshot in memory (no database, no
+# files), and a worker thread would hold the GIL for it all the same; the trip to the threadpool and back was a
+# measurable part of each request (issue #10). Authentication, which reads the database, stays in the threadpool.
 @router.post("/assessments/evaluate", response_model=CarePlanReport, responses=problems(*WITH_BODY))
 @questionnaire_intake()
-def evaluate(body: Evaluation, request: Request, caller: Clinician) -> Response:
+async def evaluate(body: Evaluation, request: Request, caller: Clinician) -> Response:
     """The care plan for an intake, computed and returned; nothing is stored. The intake may also be sent as a FHIR
     QuestionnaireResponse to `ketaguide fhir questionnaire` (`Content-Type: application/fhir+json`)."""
     return _json(assessment.assess_intake(request.app.state.runtime, body.intake))
