@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 from ketaguide.domain.care.diagnosis import Diagnosis
 from ketaguide.domain.care.facts import Facts, fact_label, fires, patient_facts, shown_for
+from ketaguide.domain.care.index import rule_index
 from ketaguide.domain.care.intake import Intake
 from ketaguide.domain.care.interactions import Exposure, Formulary, patient_exposures
 from ketaguide.domain.care.plan import option_applies
@@ -172,7 +173,7 @@ def review_option(
     offered = rule.id in staged.fired
     fired = staged.fired[rule.id] if offered else fired_rules(rule.id, content.option_rules, staged.facts)
     # One reference list per option, as the plan has one per plan: a source two reasons cite is listed once.
-    shared = Citer(pack, content.references)
+    shared = _citer(pack, content)
     reasons = [
         ReviewReason(f.rule.id, f.rule.effect, f.rule.note, f.triggers, _references(shared, f.rule.cites))
         for f in fired
@@ -197,11 +198,16 @@ def review_order(drug: str, staged: StagedFacts, content: ClinicalContent, pack:
             rule.title,
             rule.message,
             shown_for(rule.when_any, staged.facts),
-            _references(Citer(pack, content.references), rule.cites),
+            _references(_citer(pack, content), rule.cites),
         )
         for rule in content.order_rules
         if drug in rule.drugs and fires(rule, staged.facts)
     ]
+
+
+def _citer(pack: KnowledgePack, content: ClinicalContent) -> Citer:
+    """A reference list of its own, numbered from 1, sharing the snapshot's built references with the plans."""
+    return Citer(pack, content.references, rule_index(pack, content).bibliography)
 
 
 def _references(citer: Citer, cites: Cites | None) -> tuple[Reference, ...]:
