@@ -30,6 +30,7 @@ MEDICATION_NAMES = [
     "buprenorphine/naloxone",
     "diazepam",
     "Spravato",
+    "Ketalar",
     "phenelzine",
     "methylphenidate",
     "clarithromycin",
@@ -110,7 +111,15 @@ def test_no_finding_lacks_a_citation(pack: KnowledgePack, content: ClinicalConte
     plan = evaluate(parse_intake(document), pack, content)
     numbers = {r.n for r in plan.references}
     assert numbers == set(range(1, len(plan.references) + 1))
-    findings = [plan.diagnosis, *plan.red_flags, *plan.interactions, *plan.options, *plan.monitoring, *plan.conflicts]
+    findings = [
+        plan.diagnosis,
+        *plan.red_flags,
+        *plan.interactions,
+        *plan.prescribing,
+        *plan.options,
+        *plan.monitoring,
+        *plan.conflicts,
+    ]
     for finding in findings:
         assert finding.citations, f"{finding!r} cites nothing"
         assert set(finding.citations) <= numbers

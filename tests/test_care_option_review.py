@@ -27,7 +27,6 @@ from ketaguide.domain.care.option_review import (
     option_drugs,
     review_option,
     review_options,
-    review_order,
     staged_facts,
 )
 from ketaguide.domain.care.plan import evaluate
@@ -170,50 +169,61 @@ def test_a_source_two_reasons_cite_has_one_number(
             assert sources.setdefault(reference.n, key) == key, review.option_id  # one number, one source
 
 
-def _order_rules(document: dict[str, Any], drug: str, pack: KnowledgePack, content: ClinicalContent) -> list[str]:
-    intake = parse_intake(document)
-    plan = evaluate(intake, pack, content)
-    staged = staged_facts(intake, content, plan.diagnosis, plan.phase.phase)
-    return [f"{r.rule_id}:{r.effect}" for r in review_order(drug, staged, content, pack)]
+def _prescribing(document: dict[str, Any], pack: KnowledgePack, content: ClinicalContent) -> list[str]:
+    plan = evaluate(parse_intake({"age": 30, "sex": "male", **document}), pack, content)
+    return [f"{c.rule_id}:{c.drug}:{c.effect}" for c in plan.prescribing]
 
 
 KUD_CRITERIA = ["craving", "tolerance", "cut_down", "larger_amounts"]
 
 
 @pytest.mark.parametrize(
-    ("document", "drug", "expected"),
+    ("document", "expected"),
     [
         # A use disorder counted from the DSM-5 criteria, or documented elsewhere (a problem list).
-        ({"criteria": KUD_CRITERIA}, "esketamine", ["ketamine-for-use-disorder:caution"]),
-        ({"conditions": ["ketamine_use_disorder"]}, "ketamine", ["ketamine-for-use-disorder:caution"]),
-        ({"criteria": ["craving"]}, "esketamine", []),  # one criterion is no use disorder
-        # Uropathy: documented, or the urinary red flags of the intake's symptoms.
-        ({"conditions": ["ketamine_uropathy"]}, "ketamine", ["ketamine-for-uropathy:caution"]),
-        ({"symptoms": ["hematuria"]}, "ketamine", ["ketamine-for-uropathy:caution"]),
-        ({"symptoms": ["dysuria"]}, "esketamine", ["esketamine-for-uropathy:note"]),
         (
-            {"conditions": ["ketamine_uropathy", "ketamine_use_disorder"]},
-            "ketamine",
-            ["ketamine-for-use-disorder:caution", "ketamine-for-uropathy:caution"],
+            {"criteria": KUD_CRITERIA, "medications": ["Spravato"]},
+            ["ketamine-for-use-disorder:esketamine:caution"],
+        ),
+        (
+            {"conditions": ["ketamine_use_disorder"], "medications": ["ketamine 50 mg/mL injection"]},
+            ["ketamine-for-use-disorder:ketamine:caution"],
+        ),
+        ({"criteria": ["craving"], "medications": ["esketamine"]}, []),  # one criterion is no use disorder
+        # The ketamine every intake assumes the person uses is no prescription.
+        ({"criteria": KUD_CRITERIA}, []),
+        # Uropathy: documented, or the urinary red flags of the intake's symptoms.
+        (
+            {"conditions": ["ketamine_uropathy"], "medications": ["ketamine"]},
+            ["ketamine-for-uropathy:ketamine:caution"],
+        ),
+        ({"symptoms": ["hematuria"], "medications": ["Ketalar"]}, ["ketamine-for-uropathy:ketamine:caution"]),
+        ({"symptoms": ["dysuria"], "medications": ["esketamine"]}, ["esketamine-for-uropathy:esketamine:note"]),
+        (
+            {"conditions": ["ketamine_uropathy", "ketamine_use_disorder"], "medications": ["ketamine"]},
+            ["ketamine-for-use-disorder:ketamine:caution", "ketamine-for-uropathy:ketamine:caution"],
         ),
         # Neither finding, or another medicine: nothing.
-        ({"conditions": ["epilepsy"]}, "ketamine", []),
-        ({"conditions": ["ketamine_use_disorder", "ketamine_uropathy"]}, "lamotrigine", []),
+        ({"conditions": ["epilepsy"], "medications": ["ketamine"]}, []),
+        ({"conditions": ["ketamine_use_disorder", "ketamine_uropathy"], "medications": ["lamotrigine"]}, []),
     ],
 )
-def test_order_rules_fire_on_the_finding_they_name(
-    pack: KnowledgePack, content: ClinicalContent, document: dict[str, Any], drug: str, expected: list[str]
+def test_prescribing_checks_fire_on_the_finding_they_name(
+    pack: KnowledgePack, content: ClinicalContent, document: dict[str, Any], expected: list[str]
 ) -> None:
-    assert _order_rules({"age": 30, "sex": "male", **document}, drug, pack, content) == expected
+    assert _prescribing(document, pack, content) == expected
 
 
-def test_an_order_rule_cites_what_it_warns_from(pack: KnowledgePack, content: ClinicalContent) -> None:
-    """Each rule's references are the ones it cites, with what each states: the use-disorder warning rests on the
+def test_a_prescribing_check_cites_what_it_warns_from(pack: KnowledgePack, content: ClinicalContent) -> None:
+    """Each check cites its rule's references, with what each states: the use-disorder warning rests on the
     Spravato label's abuse-potential study (high confidence), never on a low-reliability source."""
-    intake = parse_intake({"age": 30, "sex": "male", "conditions": ["ketamine_use_disorder", "ketamine_uropathy"]})
-    plan = evaluate(intake, pack, content)
-    staged = staged_facts(intake, content, plan.diagnosis, plan.phase.phase)
-    for review in review_order("ketamine", staged, content, pack):
-        rule = next(r for r in content.order_rules if r.id == review.rule_id)
-        assert [r.model_dump()["id"] for r in review.references] == list(rule.cites.refs)
-        assert review.triggers and all(r.confidence in ("high", "moderate") for r in review.references)
+    document = {"age": 30, "sex": "male", "conditions": ["ketamine_use_disorder", "ketamine_uropathy"]}
+    plan = evaluate(parse_intake({**document, "medications": ["Ketalar"]}), pack, content)
+    listed = {r.n: r for r in plan.references}
+    assert plan.prescribing
+    for check in plan.prescribing:
+        rule = next(r for r in content.order_rules if r.id == check.rule_id)
+        cited = [listed[n] for n in check.citations]
+        assert [r.model_dump()["id"] for r in cited] == list(rule.cites.refs)
+        assert all(r.confidence in ("high", "moderate") for r in cited)
+        assert check.written_as == "Ketalar" and check.triggers

@@ -29,6 +29,7 @@ CONTRACT_KEYS = {
     "phase_citations",
     "red_flags",
     "interactions",
+    "prescribing",
     "conflicts",
     "options",
     "options_not_offered",

@@ -192,6 +192,21 @@ def test_an_assessment_shows_red_flags_first_with_their_urgency_in_words(web: We
     assert re.search(r'class="badge status-(recommended|consider|caution|contraindicated)">', page.text)
 
 
+def test_an_assessment_shows_a_prescription_the_findings_change(web: Web) -> None:
+    """Esketamine on the medicines of a person with ketamine use disorder: its own section, with the effect in
+    words, the medicine as written, the rule's message, its citation and what triggered it."""
+    browser = web.browser("dr-web")
+    form = {"age": "30", "sex": "female", "criteria": ["craving", "tolerance", "cut_down"], "medications": "Spravato"}
+    page = _assess(browser, form)
+    assert page.status_code == 200
+    section = page.text.split('id="cp-prescribing"', 1)[1].split("</section>", 1)[0]
+    assert '<span class="badge status-caution">Caution</span>' in section
+    assert "<strong>Spravato for a patient with ketamine use disorder</strong>" in section
+    assert "drug liking" in section and "Because: ketamine use disorder (DSM-5 criteria met)." in section
+    plain = _assess(browser, {**form, "medications": "LAMICTAL"})
+    assert 'id="cp-prescribing"' not in plain.text
+
+
 # Patients over time ---------------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,14 @@ from ketaguide.contracts.sanitize import plain
 
 if TYPE_CHECKING:  # annotations only: importing the care models at start-up would slow every command
     from ketaguide.contracts.care_plan import CarePlanReport, KetamineOrderReport, LamotrigineScheduleReport
-    from ketaguide.domain.care.findings import CareOption, Interaction, NotChecked, OptionNotOffered, RedFlag
+    from ketaguide.domain.care.findings import (
+        CareOption,
+        Interaction,
+        NotChecked,
+        OptionNotOffered,
+        PrescribingCheck,
+        RedFlag,
+    )
     from ketaguide.domain.citing.references import Reference
 
 # The services (and the care-plan rules) are imported inside each command: every command module loads at each
@@ -72,6 +79,7 @@ def print_care_plan(plan: CarePlanReport, console: Console) -> None:
     _print_red_flags(plan.red_flags, console)
     _print_medicines_read(plan, console)
     _print_interactions(plan.interactions, plan.not_checked, console)
+    _print_prescribing(plan.prescribing, console)
     _print_options(plan.options, console)
     _print_not_offered(plan.options_not_offered, console)
     _print_list("Monitoring", [f"{m.item}: {m.message} {cites(m.citations)}" for m in plan.monitoring], console)
@@ -130,6 +138,16 @@ def _print_interactions(pairs: Sequence[Interaction], not_checked: Sequence[NotC
         console.print(
             f"[magenta]No curated pair names these, so not checked (not listed is not safe):[/magenta] {names}"
         )
+
+
+def _print_prescribing(checks: Sequence[PrescribingCheck], console: Console) -> None:
+    """Medicines on the intake that a finding changes (ketamine or esketamine with ketamine use disorder...)."""
+    for c in checks:
+        title = f"{_written(c.written_as, c.drug)} {c.title}"
+        mark = f"[{_STATUS_STYLE.get(c.effect, 'cyan')}]{_EFFECT_MARK[c.effect]}[/]"
+        why = f"[dim]because: {escape(plain(', '.join(c.triggers)))}[/dim]"
+        body = f"{mark}: {escape(c.message)} {cites(c.citations)}\n{why}"
+        console.print(Panel(body, title=escape(plain(title)), border_style="yellow"))
 
 
 def _print_options(options: Sequence[CareOption], console: Console) -> None:

@@ -15,6 +15,7 @@ from ketaguide.domain.care.findings import (
     MonitoringItem,
     NotChecked,
     OptionNotOffered,
+    PrescribingCheck,
     RecognisedMedication,
     RedFlag,
     SourceConflict,
@@ -29,7 +30,8 @@ class CarePlanReport(BaseModel):
     For machines (the CDS Hooks adapter): each option's `status` (`recommended`, `consider`, `caution`,
     `contraindicated`) and `status_reasons[]` (`rule_id`, `effect`, `evidence`, `message`, `triggers`,
     `citations`); `options_not_offered[]` with their `reasons`; `interactions[].drugs` as formulary ids beside
-    `written_as`; `recognized_medications[]` and `not_checked[]`.
+    `written_as`; `prescribing[]`, the medicines on the intake that a patient finding changes (`rule_id`, `drug`,
+    `effect`, `message`, `triggers`, `citations`); `recognized_medications[]` and `not_checked[]`.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -40,6 +42,7 @@ class CarePlanReport(BaseModel):
     phase_citations: tuple[int, ...]
     red_flags: tuple[RedFlag, ...]
     interactions: tuple[Interaction, ...]
+    prescribing: tuple[PrescribingCheck, ...]
     options: tuple[CareOption, ...]
     options_not_offered: tuple[OptionNotOffered, ...]
     monitoring: tuple[MonitoringItem, ...]

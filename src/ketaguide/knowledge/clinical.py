@@ -288,7 +288,7 @@ def _rule_facts(content: ClinicalContent) -> Iterator[tuple[str, tuple[str, ...]
     for rule in content.option_rules:
         yield f"option rule {rule.id}", rule.facts, "options"
     for order in content.order_rules:
-        yield f"order rule {order.id}", order.facts, "late"
+        yield f"order rule {order.id}", order.facts, "options"  # the plan applies them after the red flags
     for item in content.monitoring:
         yield f"monitoring {item.id}", item.facts, "late"
         for variant in item.variants:

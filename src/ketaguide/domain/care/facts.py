@@ -30,6 +30,8 @@ STATUSES = (
     "asq_positive",
     "diagnosed",
 )
+# How a status reads where a finding names its trigger ("because: ..."), where its code alone would not say it.
+STATUS_LABELS = {"diagnosed": "ketamine use disorder (DSM-5 criteria met)"}
 # Ages a sourced rule names (clinical-reference.md s.8): antidepressant trials showed more suicidal thoughts and
 # behaviour up to age 24, not "over age 24" (bupropion boxed warning, 8.2 item 2.1); the BNSSG draft pathway refers
 # unexplained visible haematuria at 45 or over as urgent suspected cancer (8.9 item 9.3).
@@ -56,7 +58,7 @@ def _intake_facts(intake: Intake, exposures: Iterable[Exposure], diagnosis: Diag
         for code in codes:
             yield f"{group}:{code}", code.replace("_", " ")
     for status in _statuses(intake, diagnosis):
-        yield f"status:{status}", status.replace("_", " ")
+        yield f"status:{status}", STATUS_LABELS.get(status, status.replace("_", " "))
     yield f"severity:{diagnosis.severity}", fact_label(f"severity:{diagnosis.severity}")
 
 

@@ -53,6 +53,21 @@ class Interaction(_Finding):
     citations: tuple[int, ...]
 
 
+class PrescribingCheck(_Finding):
+    """A medicine on the intake (prescribed, or ordered in an EHR) that a patient finding changes: ketamine or
+    esketamine for a person with ketamine use disorder or ketamine uropathy (`order_rules` in care_plan.yaml).
+    `drug` is the formulary id, `written_as` the medicine as the intake wrote it; `title` completes "<drug> ..."."""
+
+    rule_id: str
+    drug: str
+    written_as: str
+    effect: Literal["contraindicated", "caution", "note"]
+    title: str
+    message: str
+    triggers: tuple[str, ...]
+    citations: tuple[int, ...]
+
+
 class StatusReason(_Finding):
     """One reason an option has its status for this patient: a rule that fired, with what triggered it."""
 
@@ -149,6 +164,7 @@ class CarePlan(_Finding):
     phase: PhaseAssessment
     red_flags: tuple[RedFlag, ...]
     interactions: tuple[Interaction, ...]
+    prescribing: tuple[PrescribingCheck, ...]
     options: tuple[CareOption, ...]
     options_not_offered: tuple[OptionNotOffered, ...]
     monitoring: tuple[MonitoringItem, ...]

@@ -24,6 +24,7 @@ from ketaguide.domain.care.findings import (
     NotChecked,
     OptionNotOffered,
     PhaseAssessment,
+    PrescribingCheck,
     RecognisedMedication,
     RedFlag,
     SourceConflict,
@@ -45,6 +46,7 @@ from ketaguide.domain.care.rules import (
     EvidenceGapRule,
     MessageVariant,
     MonitoringRule,
+    OrderRule,
     RedFlagRule,
 )
 from ketaguide.domain.care.safety import FiredRule, fired_rules, not_offered, option_status, unrecognised_message
@@ -71,6 +73,7 @@ def evaluate(intake: Intake, pack: KnowledgePack, content: ClinicalContent) -> C
     facts[f"phase:{phase.phase.value}"] = [phase.phase.value]
     red_flags = _red_flags(content.red_flags, facts, order.red_flag_urgency.value, citer)
     interactions = _interactions(exposures, index, order.interaction_severity.value, citer)
+    prescribing = _prescribing(content.order_rules, exposures, facts, citer)
     options, not_offered_options = _options(content, index, facts, phase.phase, exposures, unrecognised, citer)
     monitoring = _monitoring(content.monitoring, facts, intake, citer)
     return CarePlan(
@@ -78,6 +81,7 @@ def evaluate(intake: Intake, pack: KnowledgePack, content: ClinicalContent) -> C
         phase=phase,
         red_flags=red_flags,
         interactions=interactions,
+        prescribing=prescribing,
         options=options,
         options_not_offered=not_offered_options,
         monitoring=monitoring,
@@ -347,6 +351,30 @@ def _monitoring(
             message += f" Craving at intake: {intake.craving_score}/10."
         items.append(MonitoringItem(item=rule.item, message=message, citations=citer.cite(cites)))
     return tuple(items)
+
+
+def _prescribing(
+    rules: Iterable[OrderRule], exposures: Sequence[Exposure], facts: Facts, citer: Citer
+) -> tuple[PrescribingCheck, ...]:
+    """The order rules that fire for the medicines on the intake (not for the ketamine every intake assumes the
+    person uses: the rules are about a prescription or an order)."""
+    medicines = [e for e in exposures if e.origin == "medication"]
+    return tuple(
+        PrescribingCheck(
+            rule_id=rule.id,
+            drug=medicine.drug,
+            written_as=medicine.written,
+            effect=rule.effect,
+            title=rule.title,
+            message=rule.message,
+            triggers=shown_for(rule.when_any, facts),
+            citations=citer.cite(rule.cites),
+        )
+        for rule in rules
+        if fires(rule, facts)
+        for medicine in medicines
+        if medicine.drug in rule.drugs
+    )
 
 
 def gap_applies(rule: EvidenceGapRule, facts: Facts) -> bool:

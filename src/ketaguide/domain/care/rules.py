@@ -159,12 +159,12 @@ class OptionRule(TriggeredRule):
 
 
 class OrderRule(TriggeredRule):
-    """A medicine ordered for a patient with a finding that changes what the order means (ketamine or esketamine for
-    a person with ketamine use disorder or ketamine uropathy): checked for each drafted medicine against the patient
-    as they are without that order (`ketaguide.domain.care.option_review.review_order`).
+    """A medicine prescribed or ordered for a patient with a finding that changes what it means (ketamine or
+    esketamine for a person with ketamine use disorder or ketamine uropathy): the plan checks each medicine on the
+    intake (`CarePlan.prescribing`).
 
-    `drugs` are formulary ids; `title` completes "<drug> ordered " in a card's summary. A `note` informs without
-    warning (e.g. where the evidence is about a related drug only).
+    `drugs` are formulary ids; `title` completes "<drug> " in a heading. A `note` informs without warning (e.g. where
+    the evidence is about a related drug only).
     """
 
     id: str = Field(pattern=r"^[a-z0-9_.-]+$")
