@@ -18,7 +18,7 @@ from ketaguide.cdshooks.cards import (
 )
 from ketaguide.cdshooks.chart import ChartMedicine
 from ketaguide.cdshooks.text import fit, literal, names
-from ketaguide.cdshooks.wire import Action, Card, CdsResponse, HookRequest, Link, Source, Suggestion
+from ketaguide.cdshooks.wire import Action, Card, CdsResponse, Coding, HookRequest, Link, Source, Suggestion
 from test_cds_support import check_cards
 
 SOURCE = Source(label="KetaGuide")
@@ -160,3 +160,40 @@ def test_a_critical_finding_suggests_removing_its_drafts() -> None:
         "url": "https://k.test/e/option.naltrexone.contraindicated",
         "topic": {"system": "urn:ketaguide:cds:card-type", "code": "option.naltrexone.contraindicated"},
     }
+
+
+def test_a_response_is_serialised_as_json_response_would() -> None:
+    """`dump_json` (what the endpoint sends) is byte for byte `JSONResponse(dump())`: UTF-8 kept as is, control
+    characters and quotes escaped, no member left empty."""
+    from starlette.responses import JSONResponse
+
+    source = Source(label="KetaGuide", url="https://k.test/e", topic=Coding(system="urn:x", code="a"))
+    text = '“quoted” — é, a tab\t, a newline\n, \x01 \x7f \u2028 and \\ "escapes"'
+    card = Card(uuid="u1", summary="Summary é", detail=text, indicator="warning", source=source)
+    response = CdsResponse(cards=(card,))
+    assert response.dump_json() == JSONResponse(response.dump()).body
+    assert CdsResponse(cards=()).dump_json() == b'{"cards":[]}'
+
+
+def test_each_content_has_its_own_drug_names(content: Any) -> None:
+    """The names of the formulary are built once per content, and new content gets its own."""
+    from dataclasses import replace
+
+    from ketaguide.cdshooks.cards import _formulary_names
+    from ketaguide.domain.care.interactions import DrugEntry, Formulary
+
+    first = replace(
+        content,
+        formulary=Formulary(
+            medications=(DrugEntry(id="drug_a", generic_name="a generic", names=("a",)),), substances=()
+        ),
+    )
+    second = replace(
+        content,
+        formulary=Formulary(
+            medications=(DrugEntry(id="drug_b", generic_name="b generic", names=("b",)),), substances=()
+        ),
+    )
+    assert _formulary_names(first) == {"drug_a": "drug_a", "a generic": "drug_a"}
+    assert _formulary_names(second) == {"drug_b": "drug_b", "b generic": "drug_b"}
+    assert _formulary_names(first) is _formulary_names(first)

@@ -123,12 +123,13 @@ def test_chart_text_cannot_forge_markdown(client: Any) -> None:
     [
         (b"{not json", "application/json", 400),
         (b'{"hook": "order-sign", "hook": "patient-view"}', "application/json", 400),
+        (b'{"hook": "order-sign", "context": {"patientId": "p1", "patientId": "p2"}}', "application/json", 400),
         (b'{"x": NaN}', "application/json", 400),
         (b"[]", "application/json", 400),
         (b"hook=order-sign", "application/x-www-form-urlencoded", 415),
         (b"{" * 100_000 + b"}" * 100_000, "application/json", 400),
     ],
-    ids=["malformed", "duplicate-key", "nan", "not-an-object", "form", "deeply-nested"],
+    ids=["malformed", "duplicate-key", "nested-duplicate-key", "nan", "not-an-object", "form", "deeply-nested"],
 )
 def test_bad_bodies(client: Any, body: bytes, content_type: str, status: int) -> None:
     from test_cds_support import bearer

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
-from test_cds_support import BASE, DATA, bearer, call, check_cards, clients_document
+from test_cds_support import BASE, DATA, bearer, call, check_cards, clients_document, server_environment
 
 
 @pytest.fixture
@@ -151,3 +151,26 @@ def test_failed_client_authentication_is_rate_limited_per_address(tmp_path: Path
             assert call(elsewhere, case["service"], case["request"], now=_now()).status_code == 200
     finally:
         server.close()
+
+
+def test_a_served_worker_freezes_its_start_up_objects(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`ketaguide serve`'s app: once started, what start-up built is out of the collector's reach (a full
+    collection then walks only what requests left), and young collections come less often; it still serves."""
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from ketaguide.cli.serve import YOUNG_COLLECTION_THRESHOLD, server_app
+
+    server_environment(monkeypatch, tmp_path)
+    thresholds = gc.get_threshold()
+    app = server_app()
+    try:
+        gc.unfreeze()  # as a new worker starts: nothing frozen yet
+        with TestClient(app) as client:
+            assert gc.get_freeze_count() > 10_000
+            assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *thresholds[1:])
+            assert client.get("/cds-services").status_code == 401
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -145,3 +145,17 @@ def test_cpu_clock_reads_a_process_cpu_time() -> None:
     before = clock()
     sum(i * i for i in range(300_000))
     assert clock() > before >= 0
+
+
+def test_cpu_shares_say_how_the_workers_shared_the_work() -> None:
+    before = {1: 10.0, 2: 5.0, 3: 1.0}
+    after = {1: 13.0, 2: 6.0, 3: 1.0, 4: 0.001}  # 3 idle, 4 started since and nearly idle
+    assert loadgen.cpu_shares(before, after) == [0.75, 0.25]
+    assert loadgen.cpu_shares(before, before) == []
+
+
+def test_the_process_clock_reads_this_process() -> None:
+    clock = loadgen.process_cpu_clock(os.getpid())
+    before = clock()
+    sum(i * i for i in range(300_000))
+    assert clock()[os.getpid()] > before[os.getpid()] >= 0

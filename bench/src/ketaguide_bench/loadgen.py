@@ -289,21 +289,36 @@ def statuses(port: int, requests: Sequence[bytes]) -> list[int]:
 def cpu_clock(pid: int) -> Callable[[], float]:
     """A clock of a server's CPU seconds (user + system of the process and all its children: uvicorn's workers).
     CPU time per request does not depend on how busy the rest of the machine is, unlike latency."""
+    by_process = process_cpu_clock(pid)
+    return lambda: sum(by_process().values())
+
+
+def process_cpu_clock(pid: int) -> Callable[[], dict[int, float]]:
+    """`cpu_clock` by process id: how the work was shared between the workers."""
     import psutil
 
     parent = psutil.Process(pid)
 
-    def seconds() -> float:
-        total = 0.0
+    def seconds() -> dict[int, float]:
+        found = {}
         for member in (parent, *parent.children(recursive=True)):
             try:
                 times = member.cpu_times()
             except psutil.Error:
                 continue
-            total += times.user + times.system
-        return total
+            found[member.pid] = times.user + times.system
+        return found
 
     return seconds
+
+
+def cpu_shares(before: dict[int, float], after: dict[int, float]) -> list[float]:
+    """Each process's share of the CPU time used between two readings of `process_cpu_clock`, largest first
+    (processes that used under 1% left out)."""
+    used = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+    total = sum(used.values())
+    shares = sorted((seconds / total for seconds in used.values()), reverse=True) if total > 0 else []
+    return [round(share, 2) for share in shares if share >= 0.01]
 
 
 def percentile(ordered: list[float], q: float) -> float:

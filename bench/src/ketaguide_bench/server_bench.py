@@ -66,11 +66,11 @@ SERVER_ENV = {"KETAGUIDE_RETRIEVER": "lexical", "KETAGUIDE_RATE_LIMIT_TOKEN": "9
 
 
 def bench_app() -> Any:
-    """The application factory the benchmark's uvicorn runs: the server's own (as `ketaguide serve`) and the no-op
-    route."""
+    """The application factory the benchmark's uvicorn runs: the server's own (`ketaguide serve`'s, with its process
+    settings) and the no-op route."""
     from fastapi import APIRouter, Depends
 
-    from ketaguide.http.app import create_app_from_environment
+    from ketaguide.cli.serve import server_app
     from ketaguide.http.requests import StrictJSONRoute
     from ketaguide.http.security import CLINICIAN, require
 
@@ -80,7 +80,7 @@ def bench_app() -> Any:
     def noop(body: dict[str, Any]) -> dict[str, str]:
         return {}
 
-    app = create_app_from_environment()
+    app = server_app()
     app.include_router(router)
     # First in line: FastAPI tries routes in order, and behind the web pages and CDS Hooks the no-op would pay for
     # about 75 route checks that no API route pays (its routers come first).

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ketaguide.cdshooks.chart import Chart, ChartMedicine, display_of
@@ -24,12 +25,11 @@ from ketaguide.cdshooks.options import OrderChecks, Ordered
 from ketaguide.cdshooks.text import fit, literal, names, plain
 from ketaguide.cdshooks.wire import Action, Card, Coding, Indicator, Link, Source, Suggestion
 from ketaguide.contracts.care_plan import CarePlanReport
-from ketaguide.domain.care.findings import Interaction, RedFlag
-from ketaguide.domain.care.interactions import SUBJECT_DRUG, Formulary
+from ketaguide.domain.care.findings import Interaction, PrescribingCheck, RedFlag
+from ketaguide.domain.care.interactions import SUBJECT_DRUG
 from ketaguide.domain.care.option_review import (
     UNRECOGNISED,
     OptionReview,
-    OrderReview,
     ReviewReason,
     for_component,
     merged,
@@ -114,15 +114,14 @@ class _Index:
     """Which drug each name in the report stands for (formulary ids, generic names, and the displays the engine
     builds for the chart's medicines), so findings can be tied to the chart's medicines."""
 
-    formulary: Formulary
+    content: ClinicalContent
     chart: Chart
     by_name: dict[str, str] = field(default_factory=dict)
     as_written: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for entry in self.formulary.medications:
-            self.by_name.setdefault(entry.id, entry.id)
-            self.by_name.setdefault(entry.generic, entry.id)
+        self.formulary = self.content.formulary
+        self.by_name.update(_formulary_names(self.content))
         for medicine in self.chart.medicines:
             shown = display_of(medicine, self.formulary)
             if shown is not None and medicine.drug is not None:
@@ -140,6 +139,18 @@ class _Index:
         return entry.generic if entry else drug.replace("_", " ")
 
 
+def _formulary_names(content: ClinicalContent) -> dict[str, str]:
+    """Each formulary id and generic name -> its id; built once per content (kept in its memo), not for every card."""
+    names = content.memo.get("card_drug_names")
+    if not isinstance(names, dict):
+        names = dict[str, str]()
+        for entry in content.formulary.medications:
+            names.setdefault(entry.id, entry.id)
+            names.setdefault(entry.generic, entry.id)
+        content.memo["card_drug_names"] = names
+    return names
+
+
 class CardMapper:
     """The findings of one care plan that a hook shows, as `Finding`s (then `cards()` gives them uuids)."""
 
@@ -153,13 +164,12 @@ class CardMapper:
     ) -> None:
         checks = checks or OrderChecks()
         self.monitoring = checks.monitoring
-        self.orders = checks.orders
         self.report = report
         self.chart = chart
         self.presentation = presentation
         self.options = checks.options
         self.content = content
-        self.index = _Index(content.formulary, chart)
+        self.index = _Index(content, chart)
         self.references = {r.n: r for r in report.references}
 
     # --- which findings -------------------------------------------------------------------------------------
@@ -169,8 +179,8 @@ class CardMapper:
         interactions = [self._interaction(i, ()) for i in self._interactions()]
         # A caution that only says a chart medicine was not recognised is left to the assessment card.
         options = [self._option(c, ()) for c in self.options if any(r.rule_id != UNRECOGNISED for r in c.reasons)]
-        orders = [self._order_rule(o, tuple(m for m in self.chart.medicines if m.drug == o.drug)) for o in self.orders]
-        return [*flags, *interactions, *options, *orders, self._assessment()]
+        prescribing = [self._prescribing(c, self.chart.medicines) for c in self._prescribing_checks()]
+        return [*flags, *interactions, *options, *prescribing, self._assessment()]
 
     def order(self) -> list[Finding]:
         focus = [m for m in self.chart.focus if m.drug]
@@ -195,7 +205,7 @@ class CardMapper:
                     by_drug.setdefault(drug, []).append(narrowed)
         for drug, checks in by_drug.items():
             findings.append(self._option(merged(checks), tuple(m for m in focus if m.drug == drug)))
-        findings += [self._order_rule(o, tuple(m for m in focus if m.drug == o.drug)) for o in self.orders]
+        findings += [self._prescribing(c, focus) for c in self._prescribing_checks() if c.drug in focus_drugs]
         findings += [self._monitoring(o, tuple(m for m in focus if m.drug == o.drug)) for o in self.monitoring]
         findings += [self._not_recognised(m) for m in self.chart.focus if m.drug is None]
         unpaired = {n.drug: n.reason for n in self.report.not_checked if n.drug}
@@ -210,6 +220,11 @@ class CardMapper:
     def _interactions(self) -> list[Interaction]:
         found = list(self.report.interactions)
         return [i for i in found if self.chart.ketamine_exposed or SUBJECT_DRUG not in i.drugs]
+
+    def _prescribing_checks(self) -> list[PrescribingCheck]:
+        """The plan's checks of the medicines a finding changes, one per rule and drug (a drug the chart lists
+        twice, as an active order and a draft, gets one card naming both)."""
+        return list({(c.rule_id, c.drug): c for c in self.report.prescribing}.values())
 
     def _flag_drugs(self, flag: RedFlag) -> set[str]:
         return self.index.drugs(flag.triggers)
@@ -285,25 +300,27 @@ class CardMapper:
             links=self._schedule_link() if check.option_id == "lamotrigine" else (),
         )
 
-    def _order_rule(self, review: OrderReview, medicines: tuple[ChartMedicine, ...]) -> Finding:
-        """An order rule's card; `medicines` are the drafts of the drug (order hooks) or its orders in the chart."""
-        indicator = indicator_for_status(review.effect) or "info"
-        generic = self.index.generic(review.drug)
-        drafts = tuple(m for m in medicines if m.draft)
-        active = [literal(m.written) for m in medicines if not m.draft]
+    def _prescribing(self, check: PrescribingCheck, medicines: Sequence[ChartMedicine]) -> Finding:
+        """A medicine a patient finding changes (`order_rules`): the drafts of it (order hooks) or its orders in the
+        chart (patient-view)."""
+        indicator = indicator_for_status(check.effect) or "info"
+        generic = self.index.generic(check.drug)
+        mine = [m for m in medicines if m.drug == check.drug]
+        drafts = tuple(m for m in mine if m.draft)
+        active = [literal(m.written) for m in mine if not m.draft]
         paragraphs = [
-            review.message,
-            f"**Recorded in the chart:** {literal(names([self._written(t) for t in review.triggers], 10))}."
-            if review.triggers
+            check.message,
+            f"**Recorded in the chart:** {literal(names([self._written(t) for t in check.triggers], 10))}."
+            if check.triggers
             else "",
             f"**Ordered now:** {', '.join(literal(m.written) for m in drafts)}." if drafts else "",
             f"**Active order in the chart:** {', '.join(active)}." if active else "",
         ]
         return Finding(
-            card_type=f"order.{review.rule_id}",
+            card_type=f"order.{check.rule_id}",
             indicator=indicator,
-            summary=fit(f"{generic[0].upper()}{generic[1:]} ordered {review.title}"),
-            detail="\n\n".join([*(p for p in paragraphs if p), evidence_markdown(review.references)]),
+            summary=fit(f"{generic[0].upper()}{generic[1:]} ordered {check.title}"),
+            detail=self._detail(paragraphs, check.citations),
             remove=drafts if indicator == "critical" else (),
         )
 
@@ -437,7 +454,10 @@ def evidence_markdown(references: Sequence[Reference]) -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=2048)
 def _reference_line(reference: Reference) -> str:
+    # Cached: references are content, shared between plans (`Bibliography`), and most cards cite the same few;
+    # escaping their quotes was a third of building a card. The line does not depend on the reference's number.
     if isinstance(reference, QuoteCitation):
         design = reference.study_design.replace("_", " ")
         return (

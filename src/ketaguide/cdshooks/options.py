@@ -4,7 +4,6 @@ engine's option review (`ketaguide.domain.care.option_review`, which says why th
 - patient-view: the craving and relapse-prevention drug options that the chart makes a caution or contra-indication;
 - order-select / order-sign: for each ordered drug, the patient as they are without that order (so "already taking
   lamotrigine" or a QT-prolonging drug is not the drafted drug itself): the reviews of the options about that drug,
-  the order rules that fire for it (ketamine or esketamine for a person with ketamine use disorder or uropathy),
   and the monitoring the order adds to the plan.
 
 Both come from the one care plan of the chart as it is: its diagnosis and phase (which no medicine changes) and the
@@ -23,12 +22,10 @@ from ketaguide.domain.care.findings import MonitoringItem
 from ketaguide.domain.care.intake import parse_intake
 from ketaguide.domain.care.option_review import (
     OptionReview,
-    OrderReview,
     StagedFacts,
     monitoring_items,
     option_drugs,
     review_options,
-    review_order,
     staged_facts,
 )
 from ketaguide.domain.care.rules import ClinicalContent
@@ -46,28 +43,25 @@ class Ordered:
 @dataclass
 class OrderChecks:
     """What the care engine says of the ordered drugs (or, for patient-view, of the chart's drug options): option
-    reviews, the order rules that fire, and the monitoring items of the plan that only an order brings."""
+    reviews, and the monitoring items of the plan that only an order brings."""
 
     options: list[OptionReview] = field(default_factory=list)
-    orders: list[OrderReview] = field(default_factory=list)
     monitoring: list[Ordered] = field(default_factory=list)
 
 
 def chart_reviews(chart: Chart, report: CarePlanReport, content: ClinicalContent, pack: KnowledgePack) -> OrderChecks:
     """patient-view: each craving and relapse-prevention drug option that is a caution or contra-indicated (for
-    ketamine use disorder, so only when it is on the chart), and the order rules that fire for the chart's
-    medicines (esketamine prescribed to a person with ketamine use disorder)."""
+    ketamine use disorder, so only when it is on the chart)."""
+    if not chart.kud:
+        return OrderChecks()
     staged = _staged(chart.intake(), report, content)
-    checks = OrderChecks(orders=[r for drug in sorted(chart.drugs) for r in review_order(drug, staged, content, pack)])
-    if chart.kud:
-        notes = _dose_notes(report)
-        checks.options = review_options(staged, content, pack, None, experimental_only=True, dose_notes=notes)
-    return checks
+    notes = _dose_notes(report)
+    return OrderChecks(options=review_options(staged, content, pack, None, experimental_only=True, dose_notes=notes))
 
 
 def order_reviews(chart: Chart, report: CarePlanReport, content: ClinicalContent, pack: KnowledgePack) -> OrderChecks:
-    """For each ordered drug, against the patient without its orders: the option reviews about it, the order rules
-    that fire for it, and the monitoring items of the plan that only the order brings."""
+    """For each ordered drug, against the patient without its orders: the option reviews about it, and the
+    monitoring items of the plan that only the order brings."""
     ordered = sorted({m.drug for m in chart.focus if m.drug})
     about = {d for option in content.options for d in option_drugs(option.id, content)}
     notes = _dose_notes(report)
@@ -77,7 +71,6 @@ def order_reviews(chart: Chart, report: CarePlanReport, content: ClinicalContent
         if drug in about:
             found = review_options(staged, content, pack, {drug}, dose_notes=notes)
             checks.options += [replace(review, for_drug=drug) for review in found]
-        checks.orders += review_order(drug, staged, content, pack)
         known = monitoring_items(staged, content)
         checks.monitoring += [Ordered(drug, item) for item in report.monitoring if item.item not in known]
     return checks

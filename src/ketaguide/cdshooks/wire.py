@@ -128,6 +128,10 @@ class _Out(BaseModel):
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
 
+    def dump_json(self) -> bytes:
+        """`dump()` as UTF-8 JSON, compact (what an HTTP answer carries), serialised without the dict between."""
+        return self.model_dump_json(exclude_none=True).encode()
+
 
 class Coding(_Out):
     system: str

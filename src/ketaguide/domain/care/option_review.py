@@ -15,10 +15,6 @@ then the options offered), without citing or building findings, so reviewing a d
 without that order (so that "already taking lamotrigine" is not the drafted lamotrigine itself) needs no second
 plan: the review and the monitoring that order adds (`monitoring_items`) come from these facts. A test runs the
 plan on the same intakes and checks that both agree.
-
-`review_order` applies the order rules (`order_rules` in care_plan.yaml): a medicine ordered for a patient with a
-finding that changes what the order means (ketamine or esketamine for a person with ketamine use disorder or
-ketamine uropathy), against the same staged facts.
 """
 
 from __future__ import annotations
@@ -27,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ketaguide.domain.care.diagnosis import Diagnosis
-from ketaguide.domain.care.facts import Facts, fact_label, fires, patient_facts, shown_for
+from ketaguide.domain.care.facts import Facts, fact_label, fires, patient_facts
 from ketaguide.domain.care.index import rule_index
 from ketaguide.domain.care.intake import Intake
 from ketaguide.domain.care.interactions import Exposure, Formulary, patient_exposures
@@ -68,19 +64,6 @@ class OptionReview:
     dose_note: str | None
     offered: bool
     for_drug: str | None = None
-
-
-@dataclass(frozen=True)
-class OrderReview:
-    """An order rule that fires for an ordered medicine: what the order means for this patient, and why."""
-
-    rule_id: str
-    drug: str
-    effect: str
-    title: str
-    message: str
-    triggers: tuple[str, ...]
-    references: tuple[Reference, ...]
 
 
 @dataclass(frozen=True)
@@ -186,23 +169,6 @@ def review_option(
         reasons.append(ReviewReason(UNRECOGNISED, "caution", unread, staged.unrecognised, references))
     status = option_status(rule, (r.effect for r in reasons))
     return OptionReview(rule.id, rule.intervention, status, tuple(reasons), dose_note if offered else None, offered)
-
-
-def review_order(drug: str, staged: StagedFacts, content: ClinicalContent, pack: KnowledgePack) -> list[OrderReview]:
-    """The order rules about `drug` (a formulary id) that fire for the patient as staged (without that order)."""
-    return [
-        OrderReview(
-            rule.id,
-            drug,
-            rule.effect,
-            rule.title,
-            rule.message,
-            shown_for(rule.when_any, staged.facts),
-            _references(_citer(pack, content), rule.cites),
-        )
-        for rule in content.order_rules
-        if drug in rule.drugs and fires(rule, staged.facts)
-    ]
 
 
 def _citer(pack: KnowledgePack, content: ClinicalContent) -> Citer:
