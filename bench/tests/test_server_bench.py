@@ -1,4 +1,4 @@
-"""`ketaguide-bench server` (`ketaguide_bench.server_bench`): one short run against a real uvicorn on SQLite.
+"""`ketaguide-bench server` (`ketaguide_bench.server_bench`): one short run against a real server on SQLite.
 
 The run checks what the README's table is built from: every route beside the no-op at each concurrency, the load
 generator named, the server's CPU time per request, and no errors. A server that cannot start is reported with its
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ketaguide_bench import server_bench
+from ketaguide_bench.loadgen import free_port
 from ketaguide_bench.progress import no_progress
 
 
@@ -27,6 +28,7 @@ def test_a_short_run_measures_every_route_beside_the_noop(monkeypatch: pytest.Mo
         assert row["database"] == "sqlite" and row["clients"] == 2 and row["workers"] == 1
         assert row["requests"] > 0 and row["errors"] == 0, row
         assert row["generator"] == rows[0]["generator"] and row["server_cpu_ms_per_request"] > 0
+        assert 0.97 <= sum(row["server_cpu_share_by_process"]) <= 1.0
     assert report["generator"].startswith(("wrk", "python"))
     assert set(report["load_average_1_5_15_min"]) == {"sqlite before", "sqlite after"}
     table = server_bench.table_rows(report)
@@ -35,9 +37,12 @@ def test_a_short_run_measures_every_route_beside_the_noop(monkeypatch: pytest.Mo
 
 
 @pytest.mark.slow
-def test_a_server_that_cannot_start_is_reported_with_its_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_server_that_cannot_start_is_reported_with_its_log(tmp_path: Path, workers: int) -> None:
+    """Started as `ketaguide serve` starts it: one uvicorn process, or several workers under a supervisor that
+    stops them all when one cannot start (exit 3, uvicorn's code for a failed start)."""
     url = f"sqlite:///{tmp_path}/missing-folder/ketaguide.db"
-    with pytest.raises(RuntimeError, match="exited") as raised, server_bench._server(url, 1, workers=1):
+    with pytest.raises(RuntimeError, match=r"exited \(3\)") as raised, server_bench._server(url, free_port(), workers):
         pass
     assert "Application startup failed" in str(raised.value)
 

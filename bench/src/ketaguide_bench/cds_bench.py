@@ -1,6 +1,7 @@
 """CDS Hooks benchmark (`ketaguide-bench cds`): order-sign requests/s, p50 and p99 at 1, 10 and 50 clients on loopback.
 
-A real `uvicorn` process (`--workers N`) serves the application `ketaguide serve` serves
+A real server, started as `ketaguide serve` starts it (`ketaguide.cli.serve.run_app`: with `--workers N` above 1,
+N uvicorn workers each with its own listening socket), serves the application `ketaguide serve` serves
 (`create_app_from_environment`: the REST API, the web pages and the CDS Hooks routes) on a fresh, migrated SQLite
 database, so the CDS stores are the deployment default: the JWT replay guard, the issued cards and the audit trail
 in the server's database (or the replay guard and cards in Redis with `--redis-url`, the audit trail still in the
@@ -24,12 +25,11 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from ketaguide_bench.loadgen import (
     run_measure,
 )
 from ketaguide_bench.progress import Progress
+from ketaguide_bench.server_bench import serving
 
 CASES = Path(__file__).resolve().parents[3] / "tests" / "data" / "cds" / "cases"
 CONCURRENCY = (1, 10, 50)
@@ -106,43 +107,8 @@ def _migrated_sqlite(folder: Path) -> str:
     return url
 
 
-@contextmanager
-def _server(port: int, env: dict[str, str], workers: int) -> Iterator[subprocess.Popen[bytes]]:
-    import httpx
-
-    command = [sys.executable, "-m", "uvicorn", "ketaguide_bench.cds_bench:bench_app", "--factory"]
-    command += ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the benchmark server exited ({process.returncode})")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the benchmark server did not start")
-        _wait_for_workers(process, workers, deadline)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-
-
-def _wait_for_workers(process: subprocess.Popen[bytes], workers: int, deadline: float) -> None:
-    """With several workers the first answers before the others have loaded the content: wait for every one."""
-    if workers < 2:
-        return
-    import psutil
-
-    parent = psutil.Process(process.pid)
-    while time.monotonic() < deadline and len(parent.children(recursive=True)) < workers:
-        time.sleep(0.2)
-    time.sleep(10)  # each worker loads and checks the content pack and the evidence index at start-up
+def _server(port: int, env: dict[str, str], workers: int) -> AbstractContextManager[subprocess.Popen[str]]:
+    return serving("ketaguide_bench.cds_bench:bench_app", port, workers, env)
 
 
 def _measured(

@@ -1,7 +1,8 @@
 """Server benchmark (`ketaguide-bench server`): requests/s, p50 and p99 of the REST API on loopback.
 
-For each database (SQLite; PostgreSQL when a URL is given) a fresh, migrated database and a real `uvicorn` process
-(`--workers N`) serving what `ketaguide serve` serves (`create_app_from_environment`) plus one no-op route
+For each database (SQLite; PostgreSQL when a URL is given) a fresh, migrated database and a real server, started as
+`ketaguide serve` starts it (`ketaguide.cli.serve.run_app`: with `--workers N` above 1, N uvicorn workers each with
+its own listening socket), serving what `ketaguide serve` serves (`create_app_from_environment`) plus one no-op route
 (`POST /bench/noop`: the same authentication and JSON body handling, no work; matched first) are measured, closed
 loop, at 1, 10 and 50 concurrent clients: POST /api/v1/answers, POST /api/v1/assessments/evaluate,
 POST /api/v1/patients/{id}/encounters, each beside the no-op route in the same run (the framework's own cost).
@@ -9,8 +10,9 @@ POST /api/v1/patients/{id}/encounters, each beside the no-op route in the same r
 The load generator is wrk when it is installed (C, one thread: it costs the shared cores a small fraction of what
 the server does), else the Python generator of `ketaguide_bench.loadgen`; the report names the one that ran. Each
 row also gives the server's CPU time per request (user + system of the uvicorn processes over the measured
-seconds), which does not depend on how busy the rest of the machine is, and the report gives the load average
-before and after: on a shared machine latency measures the machine as much as the server.
+seconds), which does not depend on how busy the rest of the machine is, and each process's share of it (how evenly
+the workers were loaded); the report gives the load average before and after: on a shared machine latency measures
+the machine as much as the server.
 
 The server's rate limits stay on as deployed, with a per-token budget this one token cannot spend
 (`KETAGUIDE_RATE_LIMIT_TOKEN`): a benchmark sends in minutes what a clinician sends in a year.
@@ -29,14 +31,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from ketaguide_bench.loadgen import (
     Rotating,
-    cpu_clock,
+    cpu_shares,
     free_port,
+    process_cpu_clock,
     python_generator,
     request_bytes,
     run_measure,
@@ -157,13 +160,18 @@ class _Log:
         return "".join(self.lines[-20:])
 
 
+def launcher(app: str, port: int, workers: int) -> list[str]:
+    """The command that serves the application factory `app` as `ketaguide serve` does (`run_app`: uvicorn, or with
+    several workers one listening socket each under a supervisor), on loopback."""
+    call = f"run_app({app!r}, '127.0.0.1', {port}, {workers}, 'info')"
+    return [sys.executable, "-c", f"from ketaguide.cli.serve import run_app; {call}"]
+
+
 @contextmanager
-def _server(url: str, port: int, workers: int) -> Iterator[subprocess.Popen[str]]:
-    """uvicorn with `workers` processes, once every worker has started (a keep-alive connection stays with the
-    worker that accepted it, so a measure must not begin while some workers are still loading)."""
-    env = {**os.environ, **SERVER_ENV, "KETAGUIDE_DATABASE_URL": url}
-    command = [sys.executable, "-m", "uvicorn", "ketaguide_bench.server_bench:bench_app", "--factory"]
-    command += ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "info"]
+def serving(app: str, port: int, workers: int, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """`launcher(app)` running, once every worker has started (a keep-alive connection stays with the worker that
+    accepted it, so a measure must not begin while some workers are still loading)."""
+    command = launcher(app, port, workers)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     log = _Log(process)
     try:
@@ -179,6 +187,11 @@ def _server(url: str, port: int, workers: int) -> Iterator[subprocess.Popen[str]
         process.wait(timeout=60)
 
 
+def _server(url: str, port: int, workers: int) -> AbstractContextManager[subprocess.Popen[str]]:
+    env = {**os.environ, **SERVER_ENV, "KETAGUIDE_DATABASE_URL": url}
+    return serving("ketaguide_bench.server_bench:bench_app", port, workers, env)
+
+
 def _target(path: str, bodies: list[dict[str, Any]], token: str, port: int) -> Rotating:
     """One route's requests, prepared as bytes, rotating through several bodies."""
     return Rotating([request_bytes(path, json.dumps(body).encode(), port, f"Bearer {token}") for body in bodies])
@@ -192,15 +205,24 @@ def _checked(port: int, route: str, target: Rotating) -> None:
 
 
 def _measured(
-    port: int, route: str, target: Rotating, clients: int, seconds: float, warmup: float, cpu: Callable[[], float]
+    port: int,
+    route: str,
+    target: Rotating,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    cpu: Callable[[], dict[int, float]],
 ) -> dict[str, Any]:
-    """One measure after its warm-up, with the server's CPU time per request over the measured seconds."""
+    """One measure after its warm-up, with the server's CPU time per request over the measured seconds and each
+    process's share of it (how evenly the workers were loaded)."""
     if warmup > 0:
         run_measure(port, route, target, clients, warmup, 0)
     before = cpu()
     row = run_measure(port, route, target, clients, seconds, 0)
-    used = cpu() - before
+    after = cpu()
+    used = sum(after.values()) - sum(before.get(pid, 0.0) for pid in after)
     row["server_cpu_ms_per_request"] = round(1000 * used / row["requests"], 3) if row["requests"] else None
+    row["server_cpu_share_by_process"] = cpu_shares(before, after)
     return row
 
 
@@ -217,7 +239,7 @@ def run_server_benchmark(
             token, patient_id = _prepare(url)
             port = free_port()
             with _server(url, port, workers) as server:
-                cpu = cpu_clock(server.pid)
+                cpu = process_cpu_clock(server.pid)
                 evaluate = [{"intake": i} for i in intakes]
                 encounters = [{"intake": i, "observed_at": "2026-11-30T09:00:00Z"} for i in intakes]
                 targets = {
