@@ -312,3 +312,50 @@ def test_a_failed_audited_operation_leaves_no_change_and_one_failure_event(recor
     with records.database.read() as connection:
         rows = connection.execute(select(audit_events.c.outcome)).scalars().all()
     assert rows == ["not_found"]
+
+
+# Connections: one pool per worker, no overflow (PostgreSQL) ------------------------------------------------------
+
+
+def test_the_pool_never_opens_more_than_its_size_on_postgresql(database_url: str) -> None:  # noqa: F811
+    """Every connection the pool opens is kept: a burst waits for one instead of opening (and then closing) more."""
+    opened = Database(database_url, pool_size=3)
+    try:
+        pool = opened.engine.pool
+        overflow = getattr(pool, "_max_overflow", None)
+        assert overflow == (0 if opened.dialect == "postgresql" else 20)
+        assert (opened.max_connections() is None) == (opened.dialect == "sqlite")
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize(("workers", "pool_size", "refused"), [(2, 40, False), (2, 1000, True), (1, 1000, True)])
+def test_serve_refuses_more_connections_than_postgresql_has(
+    database_url: str,  # noqa: F811  # the imported fixture
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    pool_size: int,
+    refused: bool,
+) -> None:
+    """workers x KETAGUIDE_DATABASE_POOL_SIZE above max_connections would fail requests at peak load ("too many
+    clients"): the server refuses to start and names both settings. SQLite has no such limit."""
+    from ketaguide.bootstrap import SystemClock
+    from ketaguide.services import deployment
+    from ketaguide.services.deployment import DatabaseNotReady
+    from ketaguide.settings import load_settings
+
+    monkeypatch.setenv("KETAGUIDE_DATABASE_URL", database_url)
+    monkeypatch.setenv("KETAGUIDE_DATABASE_POOL_SIZE", str(pool_size))
+    settings = load_settings()
+    records = deployment.open_records(settings, SystemClock())
+    try:
+        if refused and records.database.dialect == "postgresql":
+            with pytest.raises(
+                DatabaseNotReady,
+                match=r"KETAGUIDE_DATABASE_POOL_SIZE 1000 = \d+ connections, more than PostgreSQL's \d+",
+            ):
+                deployment.require_capacity(records, settings, workers)
+        else:
+            deployment.require_capacity(records, settings, workers)
+    finally:
+        records.database.close()

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         description="comma-separated addresses of reverse proxies whose X-Forwarded-For names the client "
         "(for the rate limits per client address)",
     )
+    database_pool_size: int = Field(
+        40,
+        ge=1,
+        le=1000,
+        description="PostgreSQL connections each worker keeps: one for each thread that may hold one (40, the "
+        "server's thread limit), so no request waits for one and none is opened and closed per burst; workers x "
+        "this must stay within the server's max_connections",
+    )
     idempotency_ttl_hours: int = Field(
         24, ge=1, le=24 * 365, description="how long an Idempotency-Key is remembered; older keys are purged"
     )

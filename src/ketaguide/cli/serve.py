@@ -52,6 +52,7 @@ def serve_command(
     records = deployment.open_records(settings, SystemClock())
     try:
         deployment.require_ready(records)
+        deployment.require_capacity(records, settings, workers)
         token = ensure_first_admin(records)
     finally:
         records.database.close()

@@ -23,7 +23,21 @@ class DatabaseNotReady(KetaGuideError):
 
 def open_records(settings: Settings, clock: Clock) -> Records:
     """The settings' database (not yet checked: see `require_ready`)."""
-    return Records(database=Database(settings.resolved_database_url()), clock=clock)
+    database = Database(settings.resolved_database_url(), pool_size=settings.database_pool_size)
+    return Records(database=database, clock=clock)
+
+
+def require_capacity(records: Records, settings: Settings, workers: int) -> None:
+    """DatabaseNotReady when `workers` full pools would exceed PostgreSQL's connections: at peak load requests
+    would fail with "too many clients" instead of the server refusing to start now, naming the settings."""
+    available = records.database.max_connections()
+    wanted = workers * settings.database_pool_size
+    if available is not None and wanted > available:
+        raise DatabaseNotReady(
+            f"{workers} workers x KETAGUIDE_DATABASE_POOL_SIZE {settings.database_pool_size} = {wanted} connections, "
+            f"more than PostgreSQL's {available} (max_connections less the reserved ones): lower the workers or the "
+            "pool size, or raise max_connections"
+        )
 
 
 def describe(records: Records) -> str:
