@@ -234,9 +234,10 @@ class _Supervisor:
                 signal.signal(number, handler)
 
     def _stop(self, number: int, frame: object) -> None:
-        if not self._stopping:
+        # The flag first: a second signal (SIGTERM to the process group) may run this handler inside the first's log.
+        first, self._stopping = not self._stopping, True
+        if first:
             logger.info("Received %s: stopping %d workers", signal.Signals(number).name, self._count)
-        self._stopping = True
 
     def _watch(self) -> int:
         while not self._stopping:
