@@ -48,6 +48,7 @@ test: check
 
 bench: $(STAMP)
 	mkdir -p bench/results
+	@command -v wrk >/dev/null || echo "wrk not found: the server benchmark falls back to its Python load generator, which shares the CPU (apt-get install wrk)"
 	$(BIN)/ketaguide-bench ask-latency --questions tests/data/clinical_questions.yaml --out bench/results/ask_latency.json
 	$(BIN)/ketaguide-bench retrieval --dataset ../shared/benchmarks/scifact --split train --format json \
 		> bench/results/retrieval-scifact-train.json.tmp && mv bench/results/retrieval-scifact-train.json.tmp bench/results/retrieval-scifact-train.json
