@@ -23,6 +23,7 @@ from ketaguide_bench.loadgen import OneShot, Rotating, request_bytes
 class _Server:
     port: int
     status: int = 200
+    seconds_per_request: float = 0.0  # a slower server, so that a few thousand one-shot requests last a measure
     bodies: list[bytes] = field(default_factory=list)
 
 
@@ -37,6 +38,7 @@ def _serve(server: _Server, ready: threading.Event, stop: threading.Event) -> No
                     if line.lower().startswith(b"content-length")
                 )
                 server.bodies.append(await reader.readexactly(length))
+                await asyncio.sleep(server.seconds_per_request)
                 body = b'{"ok": true}'
                 reason = b"OK" if server.status == 200 else b"Error"
                 writer.write(
@@ -120,8 +122,21 @@ def test_run_measure_falls_back_to_python_without_wrk(server: _Server, monkeypat
 
 
 def test_run_measure_sends_one_shot_requests_with_python(server: _Server) -> None:
-    row = loadgen.run_measure(server.port, "x", OneShot(_requests(server.port)), 2, 1.0, 0)
+    row = loadgen.run_measure(server.port, "x", OneShot(_requests(server.port)), 2, 1.0, 0, use_wrk=False)
     assert row["generator"].startswith("python asyncio") and row["requests"] == 3
+
+
+@pytest.mark.skipif(loadgen.wrk_path() is None, reason="wrk is not installed (apt-get install wrk)")
+def test_wrk_sends_one_shot_requests_once_each_and_says_when_they_ran_out(server: _Server) -> None:
+    """Signed tokens may be sent once: the warm-up takes its share, the measure the rest, in order; past the last
+    one the list starts again (the server would refuse those replays) and the row says the requests ran out."""
+    server.seconds_per_request = 0.005  # 2 clients: at most about 400 requests a second
+    many = [loadgen.request_bytes("/x", f'{{"n": {i}}}'.encode(), server.port, None) for i in range(3_000)]
+    row = loadgen.run_measure(server.port, "x", OneShot(many), 2, 1, 1)
+    assert row["generator"].startswith("wrk") and not row["ran_out_of_requests"]
+    assert len(server.bodies) == len(set(server.bodies))  # none sent twice, warm-up included
+    few = loadgen.run_measure(server.port, "x", OneShot(_requests(server.port)), 2, 1, 0)
+    assert few["ran_out_of_requests"] and few["requests"] > 3
 
 
 @pytest.mark.skipif(loadgen.wrk_path() is None, reason="wrk is not installed (apt-get install wrk)")

@@ -10,12 +10,13 @@ no JWT check, no hook work, no database) measured at the same concurrency gives 
 generator's own cost.
 
 Every order-sign request carries a JWT of its own (ES384, a new `jti`: the replay guard refuses a reused one),
-signed before the measured phase so the load generator does not sign while it measures; so they are sent by the
-Python generator of `ketaguide_bench.loadgen` (wrk cannot hand out each request exactly once), and the no-op by wrk
-when it is installed (each row names its generator). Requests rotate through golden order-sign cases with
-everything prefetched (no FHIR fetch). The report states the stores and workers, the load average before and after
-(the machine may be shared), and each row the server's CPU time per request (user + system of the uvicorn
-processes over the measure, warm-up included on both sides), which does not depend on how busy the machine is.
+signed before the measured phase so the load generator does not sign while it measures. Both routes are sent by wrk
+when it is installed (its Lua script hands out the signed requests in order, each once; the row says if they ran
+out), else by the Python generator of `ketaguide_bench.loadgen` (each row names its generator). Requests rotate
+through golden order-sign cases with everything prefetched (no FHIR fetch). The report states the stores and
+workers, the load average before and after (the machine may be shared), and each row the server's CPU time per
+request (user + system of the uvicorn processes over the measure, warm-up included on both sides), which does not
+depend on how busy the machine is.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def _measured(
 def _served(source: Source, row: dict[str, Any], seconds: float, warmup: float) -> float:
     """Requests served over the measure and its warm-up: counted where the generator hands them out, else
     estimated from the measured rate (wrk reports the measured seconds only)."""
-    if isinstance(source, OneShot):
+    if isinstance(source, OneShot) and source.sent:  # the Python generator ran
         return float(source.sent)
     return float(row["requests"]) * (seconds + warmup) / seconds if row["requests"] else 0.0
 

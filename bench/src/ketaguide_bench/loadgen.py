@@ -7,9 +7,10 @@ Two generators send the same prepared bytes, and every row says which one ran (`
   an epoll loop drives every connection, a Lua script hands out the prepared requests in turn, and the latencies
   go to an HdrHistogram. It costs the machine a small fraction of what the server does, so the figures are the
   server's, not the generator's.
-- `measure`, pure Python (asyncio, on uvloop when installed), the fallback when wrk is absent, and the generator for
-  one-shot requests (a signed JWT whose `jti` may be used once) that wrk cannot give out exactly once. Requests
-  are bytes prepared before timing, so its cost per request is a write, a read of the head and of the body.
+  One-shot requests (a signed JWT whose `jti` may be used once) are handed out in order, each at most once: the
+  warm-up gets its share of them and the measure the rest, and the row says if they ran out.
+- `measure`, pure Python (asyncio, on uvloop when installed), the fallback when wrk is absent. Requests are bytes
+  prepared before timing, so its cost per request is a write, a read of the head and of the body.
 
 Closed loop: each client sends its next request when the previous response has been read in full. Latency is from
 the request's write to the last byte of its response. A warm-up (same requests, not counted) precedes each measure.
@@ -158,29 +159,46 @@ def python_generator() -> str:
 
 # wrk -----------------------------------------------------------------------------------------------------------
 
-# Each wrk thread runs this with its own Lua state: the prepared requests are read from files (raw HTTP/1.1 bytes,
-# as `request_bytes` makes them) and handed out in turn; `done` prints the figures as one JSON line.
+# Each wrk thread runs this with its own Lua state: the prepared requests are read from a file (raw HTTP/1.1 bytes,
+# as `request_bytes` makes them, each after its size) and handed out in turn; `done` prints the figures as one
+# JSON line.
 _WRK_SCRIPT = r"""
 local requests, n = {}, 0
-for path in string.gmatch(os.getenv("KETAGUIDE_WRK_REQUESTS") or "", "[^\n]+") do
-  local file = assert(io.open(path, "rb"))
-  requests[#requests + 1] = file:read("*a")
-  file:close()
+-- The prepared requests, one file: each request's size in bytes on a line, then its bytes.
+local file = assert(io.open(os.getenv("KETAGUIDE_WRK_REQUESTS"), "rb"))
+for size in file:lines() do
+  requests[#requests + 1] = file:read(tonumber(size))
 end
+file:close()
 assert(#requests > 0, "no prepared requests")
 
+-- One-shot requests (KETAGUIDE_WRK_ONCE=1: each signed token may be sent once): past the last one the list starts
+-- again, the server refuses the replays (errors in the row) and `exhausted` says so.
+local once, threads = os.getenv("KETAGUIDE_WRK_ONCE") == "1", {}
+exhausted = 0
+
+setup = function(thread)
+  threads[#threads + 1] = thread
+end
+
 request = function()
+  if once and n == #requests then
+    exhausted = 1
+  end
   n = n % #requests + 1
   return requests[n]
 end
 
 done = function(summary, latency, requests)
-  local e = summary.errors
+  local e, ran_out = summary.errors, 0
+  for _, thread in ipairs(threads) do
+    ran_out = math.max(ran_out, thread:get("exhausted") or 0)
+  end
   io.write(string.format(
     '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "mean_us": %.1f, "max_us": %d, ' ..
-    '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\n',
+    '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, "exhausted": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.mean, latency.max,
-    e.connect, e.read, e.write, e.status, e.timeout))
+    e.connect, e.read, e.write, e.status, e.timeout, ran_out))
 end
 """
 
@@ -197,12 +215,14 @@ def wrk_version(wrk: str) -> str:
     return " ".join(line[0].split()[:3]) if line else "wrk"
 
 
-def _wrk(wrk: str, port: int, files: str, clients: int, seconds: float, folder: Path) -> dict[str, Any]:
+def _wrk(
+    wrk: str, port: int, bundle: Path, clients: int, seconds: float, folder: Path, *, once: bool = False
+) -> dict[str, Any]:
     # wrk takes whole seconds; the row's rate uses the duration wrk reports.
     whole = max(1, math.ceil(seconds))
     command = [wrk, "-t1", f"-c{clients}", f"-d{whole}s", f"--timeout={max(10, 4 * whole)}s"]
     command += ["-s", str(folder / "rotate.lua"), f"http://127.0.0.1:{port}/"]
-    env = {**os.environ, "KETAGUIDE_WRK_REQUESTS": files}
+    env = {**os.environ, "KETAGUIDE_WRK_REQUESTS": str(bundle), "KETAGUIDE_WRK_ONCE": "1" if once else "0"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=seconds + 120)
     lines = [line for line in done.stdout.splitlines() if line.startswith('{"requests"')]
     if done.returncode != 0 or not lines:
@@ -212,23 +232,31 @@ def _wrk(wrk: str, port: int, files: str, clients: int, seconds: float, folder: 
 
 
 def measure_wrk(
-    wrk: str, port: int, route: str, requests: Sequence[bytes], clients: int, seconds: float, warmup: float
+    wrk: str,
+    port: int,
+    route: str,
+    requests: Sequence[bytes],
+    clients: int,
+    seconds: float,
+    warmup: float,
+    *,
+    once: bool = False,
 ) -> dict[str, Any]:
     """`measure`'s row, from wrk: `clients` connections sending `requests` in turn, `warmup` seconds not counted,
     then `seconds` (each rounded up to whole seconds, as wrk takes them). wrk counts a status of 400 or more as an
-    error (check each request's status beforehand with `statuses`); it cannot tell which statuses it saw."""
+    error (check each request's status beforehand with `statuses`); it cannot tell which statuses it saw. `once`:
+    each request is sent at most once (one-shot tokens): the warm-up gets its share of them, the measure the rest,
+    and `ran_out_of_requests` says if they did not last."""
     with tempfile.TemporaryDirectory(prefix="ketaguide-wrk-") as name:
         folder = Path(name)
         (folder / "rotate.lua").write_text(_WRK_SCRIPT, encoding="utf-8")
-        paths = []
-        for i, request in enumerate(requests):
-            path = folder / f"request-{i}.http"
-            path.write_bytes(request)
-            paths.append(str(path))
-        files = "\n".join(paths)
+        # One-shot: the warm-up's share of the requests first, then the measure's; rotating: all of them each time.
+        split = math.ceil(len(requests) * warmup / (warmup + seconds)) if once else 0
+        warm = _bundle(folder / "warm-up", requests[:split] if once else requests)
+        measured = _bundle(folder / "measure", requests[split:] if once else requests)
         if warmup > 0:
-            _wrk(wrk, port, files, clients, warmup, folder)
-        figures = _wrk(wrk, port, files, clients, seconds, folder)
+            _wrk(wrk, port, warm, clients, warmup, folder, once=once)
+        figures = _wrk(wrk, port, measured, clients, seconds, folder, once=once)
     errors = sum(figures[kind] for kind in ("connect", "read", "write", "status", "timeout"))
     elapsed = figures["duration_us"] / 1e6
     return {
@@ -243,8 +271,14 @@ def measure_wrk(
         "p50_ms": round(figures["p50_us"] / 1000, 2),
         "p99_ms": round(figures["p99_us"] / 1000, 2),
         "mean_ms": round(figures["mean_us"] / 1000, 2),
-        "ran_out_of_requests": False,
+        "ran_out_of_requests": bool(figures["exhausted"]),
     }
+
+
+def _bundle(path: Path, requests: Sequence[bytes]) -> Path:
+    """The requests in one file as the wrk script reads them: each one's size on a line, then its bytes."""
+    path.write_bytes(b"".join(b"%d\n%s" % (len(request), request) for request in requests))
+    return path
 
 
 def run_measure(
@@ -258,12 +292,13 @@ def run_measure(
     *,
     use_wrk: bool = True,
 ) -> dict[str, Any]:
-    """One measure with the cheapest generator at hand: wrk for rotating requests when it is installed (and
-    `use_wrk`), else the Python generator. Both give the same row, `generator` naming the one that ran."""
-    wrk = wrk_path() if use_wrk and isinstance(source, Rotating) else None
+    """One measure with the cheapest generator at hand: wrk when it is installed (and `use_wrk`), else the Python
+    generator. Both give the same row, `generator` naming the one that ran; with wrk a one-shot source's `sent`
+    stays 0 (wrk counts only what it measured)."""
+    wrk = wrk_path() if use_wrk else None
     if wrk is None:
         return run(measure(port, route, source, clients, seconds, warmup, failed))
-    return measure_wrk(wrk, port, route, source.requests, clients, seconds, warmup)
+    return measure_wrk(wrk, port, route, source.requests, clients, seconds, warmup, once=isinstance(source, OneShot))
 
 
 def statuses(port: int, requests: Sequence[bytes]) -> list[int]:
