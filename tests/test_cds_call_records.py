@@ -271,22 +271,22 @@ class _SeesTheClaim:
         return prefetch["conditions"] if "/Condition" in url else prefetch["medications"]
 
 
+FHIR_SERVER = "https://ehr.example.org/fhir"
+
+
+def _fetching_app(engine: Any, stores: CdsStores, audit: MemoryHookAudit, recorder: Any, fetcher: Any) -> Any:
+    """The CDS app for a client whose FHIR server KetaGuide may fetch from, with these stores and records."""
+    clients = clients_document(fhir_servers=[FHIR_SERVER])
+    return cds_test_app(engine, clients=clients, stores=stores, audit=audit, recorder=recorder, fetcher=fetcher)
+
+
 def test_the_jti_is_claimed_before_the_clients_fhir_server_is_asked(engine: Any) -> None:
     stores = CdsStores.memory()
     audit = MemoryHookAudit()
     recorder = _DeferringRecorder(stores, audit)
     fetcher = _SeesTheClaim(stores, "fetching-jti")
-    server = "https://ehr.example.org/fhir"
-    client = cds_test_app(
-        engine,
-        clients=clients_document(fhir_servers=[server]),
-        stores=stores,
-        audit=audit,
-        recorder=recorder,
-        fetcher=fetcher,
-    )
-    request = _fetching(server)
-    response = call(client, SERVICE, request, jti="fetching-jti")
+    client = _fetching_app(engine, stores, audit, recorder, fetcher)
+    response = call(client, SERVICE, _fetching(FHIR_SERVER), jti="fetching-jti")
     assert response.status_code == 200, response.text
     assert fetcher.claimed_first == [True]  # claimed before the fetch ...
     assert recorder.claimed == [None]  # ... so not claimed again with the records
@@ -320,17 +320,8 @@ def test_a_claim_lost_before_a_fetch_is_a_401_and_nothing_is_fetched(engine: Any
     stores = CdsStores(_ClaimedMeanwhile(), memory.cards, memory.feedback)
     audit = MemoryHookAudit()
     fetcher = _SeesTheClaim(stores, "raced-jti")
-    server = "https://ehr.example.org/fhir"
-    client = cds_test_app(
-        engine,
-        clients=clients_document(fhir_servers=[server]),
-        stores=stores,
-        audit=audit,
-        recorder=_DeferringRecorder(stores, audit),
-        fetcher=fetcher,
-    )
-    request = _fetching(server)
-    response = call(client, SERVICE, request, jti="raced-jti")
+    client = _fetching_app(engine, stores, audit, _DeferringRecorder(stores, audit), fetcher)
+    response = call(client, SERVICE, _fetching(FHIR_SERVER), jti="raced-jti")
     assert response.status_code == 401 and response.content == b""
     assert fetcher.claimed_first == []  # nothing was fetched
     [event] = audit.events

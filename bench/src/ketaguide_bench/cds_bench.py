@@ -41,11 +41,11 @@ from ketaguide_bench.loadgen import (
     OneShot,
     Rotating,
     Source,
-    cpu_shares,
     free_port,
     process_cpu_clock,
     request_bytes,
     run_measure,
+    server_cpu,
 )
 from ketaguide_bench.progress import Progress
 from ketaguide_bench.server_bench import serving
@@ -127,12 +127,7 @@ def _measured(
     makes the latency of most requests (the p99 of two workers is often one worker's)."""
     before = cpu()
     row = run_measure(port, route, source, clients, seconds, warmup, lambda status: status != 200)
-    after = cpu()
-    served = _served(source, row, seconds, warmup)
-    used = sum(after.values()) - sum(before.get(pid, 0.0) for pid in after)
-    row["server_cpu_ms_per_request"] = round(1000 * used / served, 2) if served else None
-    row["server_cpu_share_by_process"] = cpu_shares(before, after)
-    return row
+    return row | server_cpu(before, cpu(), _served(source, row, seconds, warmup), 2)
 
 
 def _served(source: Source, row: dict[str, Any], seconds: float, warmup: float) -> float:

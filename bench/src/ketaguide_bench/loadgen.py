@@ -347,6 +347,16 @@ def process_cpu_clock(pid: int) -> Callable[[], dict[int, float]]:
     return seconds
 
 
+def server_cpu(before: dict[int, float], after: dict[int, float], served: float, digits: int) -> dict[str, Any]:
+    """A row's server CPU fields from two readings of `process_cpu_clock` around a measure: CPU ms per request
+    served (rounded to `digits`) and each process's share (how evenly the workers were loaded)."""
+    used = sum(after.values()) - sum(before.get(pid, 0.0) for pid in after)
+    return {
+        "server_cpu_ms_per_request": round(1000 * used / served, digits) if served else None,
+        "server_cpu_share_by_process": cpu_shares(before, after),
+    }
+
+
 def cpu_shares(before: dict[int, float], after: dict[int, float]) -> list[float]:
     """Each process's share of the CPU time used between two readings of `process_cpu_clock`, largest first
     (processes that used under 1% left out)."""

@@ -37,12 +37,12 @@ from typing import Any
 
 from ketaguide_bench.loadgen import (
     Rotating,
-    cpu_shares,
     free_port,
     process_cpu_clock,
     python_generator,
     request_bytes,
     run_measure,
+    server_cpu,
     statuses,
     wrk_path,
     wrk_version,
@@ -219,11 +219,7 @@ def _measured(
         run_measure(port, route, target, clients, warmup, 0)
     before = cpu()
     row = run_measure(port, route, target, clients, seconds, 0)
-    after = cpu()
-    used = sum(after.values()) - sum(before.get(pid, 0.0) for pid in after)
-    row["server_cpu_ms_per_request"] = round(1000 * used / row["requests"], 3) if row["requests"] else None
-    row["server_cpu_share_by_process"] = cpu_shares(before, after)
-    return row
+    return row | server_cpu(before, cpu(), row["requests"], 3)
 
 
 def run_server_benchmark(
