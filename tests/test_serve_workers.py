@@ -1,4 +1,4 @@
-"""`ketaguide serve --workers N` (`ketaguide.cli.serve.run_workers`), as real processes on a migrated SQLite file.
+"""`ketaguide serve --workers N` (`ketaguide.cli.workers.run_workers`), as real processes on a migrated SQLite file.
 
 Each worker listens on a socket of its own (SO_REUSEPORT), so the kernel spreads connections between them; the
 supervisor replaces a worker that dies, stops them all on SIGTERM (exit 0) and refuses a port that is taken. Which
@@ -205,7 +205,7 @@ def test_a_worker_that_cannot_start_stops_the_server(tmp_path: Path) -> None:
     """A worker that exits before it serves (here: no folder for the database) is not restarted in a loop."""
     environment = {**os.environ, "KETAGUIDE_DATABASE_URL": f"sqlite:///{tmp_path}/missing/ketaguide.db"}
     launch = f"run_workers('ketaguide.cli.serve:server_app', '127.0.0.1', {free_port()}, 2)"
-    command = [sys.executable, "-c", f"from ketaguide.cli.serve import run_workers; {launch}"]
+    command = [sys.executable, "-c", f"from ketaguide.cli.workers import run_workers; {launch}"]
     failed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
     assert failed.returncode == 3, failed.stderr
     assert "Application startup failed" in failed.stderr and "before serving: stopping" in failed.stderr
