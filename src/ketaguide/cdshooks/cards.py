@@ -179,7 +179,7 @@ class CardMapper:
         interactions = [self._interaction(i, ()) for i in self._interactions()]
         # A caution that only says a chart medicine was not recognised is left to the assessment card.
         options = [self._option(c, ()) for c in self.options if any(r.rule_id != UNRECOGNISED for r in c.reasons)]
-        prescribing = [self._prescribing(c, self.chart.medicines) for c in self._prescribing_checks()]
+        prescribing = [self._prescribing(c, self.chart.medicines) for c in self.report.prescribing]
         return [*flags, *interactions, *options, *prescribing, self._assessment()]
 
     def order(self) -> list[Finding]:
@@ -205,7 +205,7 @@ class CardMapper:
                     by_drug.setdefault(drug, []).append(narrowed)
         for drug, checks in by_drug.items():
             findings.append(self._option(merged(checks), tuple(m for m in focus if m.drug == drug)))
-        findings += [self._prescribing(c, focus) for c in self._prescribing_checks() if c.drug in focus_drugs]
+        findings += [self._prescribing(c, focus) for c in self.report.prescribing if c.drug in focus_drugs]
         findings += [self._monitoring(o, tuple(m for m in focus if m.drug == o.drug)) for o in self.monitoring]
         findings += [self._not_recognised(m) for m in self.chart.focus if m.drug is None]
         unpaired = {n.drug: n.reason for n in self.report.not_checked if n.drug}
@@ -220,11 +220,6 @@ class CardMapper:
     def _interactions(self) -> list[Interaction]:
         found = list(self.report.interactions)
         return [i for i in found if self.chart.ketamine_exposed or SUBJECT_DRUG not in i.drugs]
-
-    def _prescribing_checks(self) -> list[PrescribingCheck]:
-        """The plan's checks of the medicines a finding changes, one per rule and drug (a drug the chart lists
-        twice, as an active order and a draft, gets one card naming both)."""
-        return list({(c.rule_id, c.drug): c for c in self.report.prescribing}.values())
 
     def _flag_drugs(self, flag: RedFlag) -> set[str]:
         return self.index.drugs(flag.triggers)

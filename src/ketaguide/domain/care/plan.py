@@ -357,8 +357,12 @@ def _prescribing(
     rules: Iterable[OrderRule], exposures: Sequence[Exposure], facts: Facts, citer: Citer
 ) -> tuple[PrescribingCheck, ...]:
     """The order rules that fire for the medicines on the intake (not for the ketamine every intake assumes the
-    person uses: the rules are about a prescription or an order)."""
-    medicines = [e for e in exposures if e.origin == "medication"]
+    person uses: the rules are about a prescription or an order), once per drug however often it is listed (as
+    written first)."""
+    medicines: dict[str, Exposure] = {}
+    for exposure in exposures:
+        if exposure.origin == "medication":
+            medicines.setdefault(exposure.drug, exposure)
     return tuple(
         PrescribingCheck(
             rule_id=rule.id,
@@ -372,7 +376,7 @@ def _prescribing(
         )
         for rule in rules
         if fires(rule, facts)
-        for medicine in medicines
+        for medicine in medicines.values()
         if medicine.drug in rule.drugs
     )
 
