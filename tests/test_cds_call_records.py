@@ -10,6 +10,7 @@ record that cannot be written is a 503.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import threading
@@ -26,6 +27,7 @@ pytest.importorskip("sqlalchemy")
 
 from ketaguide.cdshooks.database import DatabaseCallRecorder
 from ketaguide.cdshooks.stores import (
+    BatchingRecorder,
     CdsStores,
     HookCallEvent,
     IssuedCard,
@@ -180,6 +182,49 @@ def test_a_transaction_that_fails_fails_its_calls_and_leaves_no_writer_behind(tm
         unmigrated.database.close()
 
 
+# --- calls served on the event loop: `record_soon`, a batch at a time ---------------------------------------------
+
+
+def test_calls_on_the_event_loop_share_commits_and_a_raced_jti_is_accepted_once(records: _Records) -> None:
+    from ketaguide.storage.cds import cds_issued_cards
+    from ketaguide.storage.tables import audit_events, cds_jti
+
+    recorder = DatabaseCallRecorder(lambda: records)
+    transactions = _count_write_transactions(records.database)
+
+    async def calls() -> list[bool]:
+        jtis = [f"loop-{n}" for n in range(60)] + ["raced"] * 5
+        claims = [ReplayClaim("https://ehr", jti, NOW + timedelta(minutes=5)) for jti in jtis]
+        return await asyncio.gather(*(recorder.record_soon(_event(c.jti), c, [_card(c.jti)]) for c in claims))
+
+    accepted = asyncio.run(calls())
+    assert accepted[:61] == [True] * 61 and accepted[61:] == [False] * 4  # the first "raced" call wins
+    assert len(_rows(records, cds_jti)) == 61 and len(_rows(records, cds_issued_cards)) == 61
+    outcomes = [row["outcome"] for row in _rows(records, audit_events)]
+    assert outcomes.count("success") == 61 and outcomes.count("denied") == 4 and _chain_intact(records)
+    assert 2 <= len(transactions) <= 3  # the first call's batch, then the rest (at most BATCH a commit)
+
+
+def test_a_failed_batch_on_the_event_loop_fails_its_calls_and_the_next_call_is_written(tmp_path: Path) -> None:
+    from ketaguide.storage.schema import upgrade
+
+    database = Database(f"sqlite:///{tmp_path / 'later.db'}")  # no tables yet: the first batch fails
+    recorder = DatabaseCallRecorder(lambda: _Records(database))
+
+    async def one(jti: str) -> bool:
+        return await recorder.record_soon(_event(jti), ReplayClaim("https://ehr", jti, NOW), [_card("h")])
+
+    async def failing() -> list[bool | BaseException]:
+        return list(await asyncio.gather(one("a"), one("b"), return_exceptions=True))
+
+    try:
+        assert all(isinstance(result, StoreUnavailable) for result in asyncio.run(failing()))
+        upgrade(database)
+        assert asyncio.run(one("c")) is True  # no flusher was left behind, on this loop or a new one
+    finally:
+        database.close()
+
+
 def _count_write_transactions(database: Database) -> list[str]:
     """Every write transaction opened on `database` from now on (its `write()` calls)."""
     opened: list[str] = []
@@ -255,6 +300,17 @@ class _DeferringRecorder:
         return True
 
 
+class _BatchingRecorder(_DeferringRecorder):
+    """The same, for calls served on the event loop (as the database's `record_soon`)."""
+
+    async def record_soon(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
+        return self.record(event, claim, cards)
+
+
+# The thread pool's path, and the event loop's (which hands a call that must fetch to the thread pool).
+RECORDERS = pytest.mark.parametrize("recorder_kind", [_DeferringRecorder, _BatchingRecorder], ids=["thread", "loop"])
+
+
 class _SeesTheClaim:
     """A FHIR fetcher that notes whether the caller's jti was claimed when it was asked, and answers the case."""
 
@@ -280,10 +336,14 @@ def _fetching_app(engine: Any, stores: CdsStores, audit: MemoryHookAudit, record
     return cds_test_app(engine, clients=clients, stores=stores, audit=audit, recorder=recorder, fetcher=fetcher)
 
 
-def test_the_jti_is_claimed_before_the_clients_fhir_server_is_asked(engine: Any) -> None:
+@RECORDERS
+def test_the_jti_is_claimed_before_the_clients_fhir_server_is_asked(
+    engine: Any, recorder_kind: type[_DeferringRecorder]
+) -> None:
     stores = CdsStores.memory()
     audit = MemoryHookAudit()
-    recorder = _DeferringRecorder(stores, audit)
+    recorder = recorder_kind(stores, audit)
+    assert isinstance(recorder, BatchingRecorder) == (recorder_kind is _BatchingRecorder)
     fetcher = _SeesTheClaim(stores, "fetching-jti")
     client = _fetching_app(engine, stores, audit, recorder, fetcher)
     response = call(client, SERVICE, _fetching(FHIR_SERVER), jti="fetching-jti")
@@ -294,9 +354,12 @@ def test_the_jti_is_claimed_before_the_clients_fhir_server_is_asked(engine: Any)
     assert prefetched.status_code == 200 and recorder.claimed[-1] is not None  # nothing fetched: claimed with them
 
 
-def test_a_record_that_cannot_be_written_is_a_503_and_audited_if_the_trail_answers(engine: Any) -> None:
+@RECORDERS
+def test_a_record_that_cannot_be_written_is_a_503_and_audited_if_the_trail_answers(
+    engine: Any, recorder_kind: type[_DeferringRecorder]
+) -> None:
     audit = MemoryHookAudit()
-    recorder = _DeferringRecorder(CdsStores.memory(), audit, fail=True)
+    recorder = recorder_kind(CdsStores.memory(), audit, fail=True)
     client = cds_test_app(engine, audit=audit, recorder=recorder)
     response = call(client, SERVICE, order_sign_case()["request"])
     assert response.status_code == 503
@@ -315,12 +378,15 @@ class _ClaimedMeanwhile:
         return False
 
 
-def test_a_claim_lost_before_a_fetch_is_a_401_and_nothing_is_fetched(engine: Any) -> None:
+@RECORDERS
+def test_a_claim_lost_before_a_fetch_is_a_401_and_nothing_is_fetched(
+    engine: Any, recorder_kind: type[_DeferringRecorder]
+) -> None:
     memory = CdsStores.memory()
     stores = CdsStores(_ClaimedMeanwhile(), memory.cards, memory.feedback)
     audit = MemoryHookAudit()
     fetcher = _SeesTheClaim(stores, "raced-jti")
-    client = _fetching_app(engine, stores, audit, _DeferringRecorder(stores, audit), fetcher)
+    client = _fetching_app(engine, stores, audit, recorder_kind(stores, audit), fetcher)
     response = call(client, SERVICE, _fetching(FHIR_SERVER), jti="raced-jti")
     assert response.status_code == 401 and response.content == b""
     assert fetcher.claimed_first == []  # nothing was fetched

@@ -19,6 +19,7 @@ the server's `Records`), because the server opens them at start-up, after the ro
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -242,7 +243,8 @@ class DatabaseCallRecorder(_Store):
     """The jti claim, the cards issued and the audit event of a call in one transaction, with the calls of other
     threads of this process that are waiting at the same moment (group commit): one commit, so one disk sync and
     one turn of the write lock, for all of them. Each call returns only once the commit that holds its records is
-    done. Used when the stores and the audit trail are in the same database (the server without Redis).
+    done. Used when the stores and the audit trail are in the same database (the server without Redis). Calls
+    served on the event loop take the same path through `record_soon`, a batch at a time.
 
     Why: SQLite lets one writer in at a time, and a writer that finds it taken sleeps and retries (SQLite's busy
     handler: 1, 2, 5 ... 100 ms), so threads that each open their own transaction queue unfairly and the slowest
@@ -262,6 +264,8 @@ class DatabaseCallRecorder(_Store):
         self._lock = threading.Lock()
         self._waiting: list[_Call] = []
         self._writing = False
+        self._queued: list[tuple[_Call, asyncio.Future[None]]] = []  # calls served on the event loop
+        self._flusher: asyncio.Future[None] | None = None
 
     def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
         call = _Call(event, claim, cards)
@@ -277,9 +281,49 @@ class DatabaseCallRecorder(_Store):
             raise call.error
         return call.accepted
 
+    async def record_soon(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
+        """`record` for a call served on the event loop (`ketaguide.http.cds_hooks`): the call waits for the next
+        batch, and the calls that arrive while one is written wait for the one after. A batch is written in a worker
+        thread, so the loop goes on serving while the disk syncs, and the trip to the threadpool is made once a
+        batch instead of once a call."""
+        call = _Call(event, claim, cards)
+        written = asyncio.get_running_loop().create_future()
+        self._queued.append((call, written))
+        if self._flusher is None:
+            self._flusher = asyncio.ensure_future(self._flush())
+        await written
+        if call.error is not None:
+            raise call.error
+        return call.accepted
+
+    async def _flush(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued[: self.BATCH], self._queued[self.BATCH :]
+                await asyncio.to_thread(self._write_calls, [call for call, _ in batch])
+                for _, written in batch:
+                    if not written.done():  # its request may have been cancelled (the client left): still recorded
+                        written.set_result(None)
+        finally:
+            self._flusher = None
+
     def _write_batch(self) -> None:
         with self._lock:
             batch, self._waiting = self._waiting[: self.BATCH], self._waiting[self.BATCH :]
+        try:
+            self._write_calls(batch)
+        finally:
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].leads = True
+                    self._waiting[0].done.set()
+                else:
+                    self._writing = False
+            for call in batch:
+                call.done.set()
+
+    def _write_calls(self, batch: Sequence[_Call]) -> None:
+        """One transaction for `batch`; if it fails, every call of it carries the error."""
         try:
             with _writers_take_turns(self._records().database), self._write() as connection:
                 if self._purge_due():
@@ -290,15 +334,6 @@ class DatabaseCallRecorder(_Store):
         except BaseException as exc:  # the transaction is rolled back: no call of the batch is recorded
             for call in batch:
                 call.error = exc
-        finally:
-            with self._lock:
-                if self._waiting:
-                    self._waiting[0].leads = True
-                    self._waiting[0].done.set()
-                else:
-                    self._writing = False
-            for call in batch:
-                call.done.set()
 
     @staticmethod
     def _record_all(connection: Connection, batch: Sequence[_Call]) -> None:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ketaguide.cdshooks.database import RecordsSource
@@ -168,6 +168,15 @@ class CallRecorder(Protocol):
         ...
 
     def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool: ...
+
+
+@runtime_checkable
+class BatchingRecorder(CallRecorder, Protocol):
+    """A recorder that claims the jti itself and also records calls served on the event loop, batched."""
+
+    async def record_soon(
+        self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]
+    ) -> bool: ...
 
 
 REPLAYED = "jti replayed"

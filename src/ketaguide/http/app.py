@@ -77,6 +77,10 @@ def create_app(
         openapi_url="/openapi.json" if settings.api_docs else None,
         docs_url="/docs" if settings.api_docs else None,
         redoc_url=None,  # one set of pages is enough; /redoc is 404 whatever the setting
+        # FastAPI's own OpenTelemetry spans, metrics and exception logs are off: they would record URLs, bodies and
+        # exception messages that may name a patient, and export them wherever the environment points; checking
+        # for a provider on every request was also a measurable part of a request's cost.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.rate_limits = rate_limits_for(settings)

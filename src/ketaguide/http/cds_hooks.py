@@ -15,8 +15,9 @@ the stores allow, its jti claim: `CallRecorder`) after it is answered and before
 cannot be written the call fails (503) rather than answer unaudited. On the server's database the three are one
 transaction (`ketaguide.cdshooks.database.DatabaseCallRecorder`): the token check before the work then only asks
 whether the jti was used, and the claim is made with the records, or before the first FHIR fetch when data must be
-fetched (nothing leaves KetaGuide on a token not yet claimed). The work runs in the thread pool: the stores, the
-FHIR fetches and the engine are synchronous.
+fetched (nothing leaves KetaGuide on a token not yet claimed). A call that brings all its data is served on the
+event loop, and its records are written with those of other calls in a worker thread; a call whose data must be
+fetched runs in the thread pool (the FHIR fetches, the stores and the engine are synchronous).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from ketaguide.cdshooks.prefetch import FhirFetcher, HttpFhirFetcher, Preconditi
 from ketaguide.cdshooks.service import CareEngine, InvalidRequest, Site, run_hook
 from ketaguide.cdshooks.stores import (
     REPLAYED,
+    BatchingRecorder,
     CallRecorder,
     CdsStores,
     FeedbackLog,
@@ -157,23 +159,41 @@ class _Endpoints:
         backend = self.backend_of(request)
         limits = rate_limits_of(request)
         address = limits.address_of(request) if limits is not None else ""
-        response = await run_in_threadpool(
-            self._limited, limits, address, backend, action, service_id, authorization, content_type, body, site
-        )
+        call = (backend, action, service_id, authorization, content_type, body, site)
+        recorder = backend.recorder
+        response = None
+        if action != "cds-feedback" and isinstance(recorder, BatchingRecorder):
+            response = await self._on_loop(limits, address, recorder, call)
+        if response is None:
+            response = await run_in_threadpool(self._limited, limits, address, call)
         return self._cors(request, response)
 
-    def _limited(self, limits: RateLimits | None, address: str, *call: Any) -> Response:
-        """The REST API's rate limit on failed authentication, for EHR clients: an address that has spent its
-        failed authentications gets a bare 429 before its token is read, and every 401 counts against it."""
-        if limits is not None:
-            try:
-                limits.check_address(address)
-            except TooManyRequests as exc:
-                return Response(status_code=429, headers={"Retry-After": str(exc.retry_after)})
-        response = self._dispatch(*call)
-        if limits is not None and response.status_code == 401:
-            limits.failed(address)
-        return response
+    async def _on_loop(
+        self, limits: RateLimits | None, address: str, recorder: BatchingRecorder, call: tuple[Any, ...]
+    ) -> Response | None:
+        """The call served on the event loop, as long as everything it needs came with it; None when data must be
+        fetched from the client's FHIR server (it is then served again in the threadpool, from the start: nothing
+        was claimed, fetched or recorded). A trip to the threadpool and back costs more than a whole hook call's
+        database work (issue #11); the records are written in batches, in a worker thread (`record_soon`)."""
+        refusal = _too_many(limits, address)
+        if refusal is not None:
+            return refusal
+        try:
+            served = self._dispatch(*call, fetcher=_NO_FETCH)
+        except _FetchNeeded:
+            return None
+        try:
+            accepted = await recorder.record_soon(served.event, served.claim, served.issued)
+        except Exception as exc:
+            return _counted(limits, address, self._unrecorded(served, exc))
+        return _counted(limits, address, served.response if accepted else _replayed(served.event))
+
+    def _limited(self, limits: RateLimits | None, address: str, call: tuple[Any, ...]) -> Response:
+        """The call in a worker thread: the FHIR fetches, the stores and the engine are synchronous."""
+        refusal = _too_many(limits, address)
+        if refusal is not None:
+            return refusal
+        return _counted(limits, address, self._recorded(self._dispatch(*call, fetcher=self.fetcher)))
 
     def _dispatch(
         self,
@@ -184,7 +204,10 @@ class _Endpoints:
         content_type: str,
         body: bytes | None,
         site: Site,
-    ) -> Response:
+        *,
+        fetcher: FhirFetcher,
+    ) -> _Served:
+        """The call answered, not yet recorded. `fetcher` is `_NO_FETCH` on the event loop."""
         event = HookCallEvent(occurred_at=backend.clock.now(), action=action, service_id=service_id, status=500)
         recorder = backend.recorder or SeparateRecorder(self.stores, backend.audit)
         # Feedback is stored before the call is recorded, so its jti is claimed first, whatever the recorder.
@@ -205,7 +228,11 @@ class _Endpoints:
                 response, event = self._feedback(str(service_id), document, caller, event)
             else:
                 document = _json_body(content_type, body)
-                response, event, issued = self._hook(backend, str(service_id), document, caller, site, event, pending)
+                response, event, issued = self._hook(
+                    backend, str(service_id), document, caller, site, event, pending, fetcher
+                )
+        except _FetchNeeded:
+            raise
         except Unauthorized as exc:
             if pending is not None:  # verified, but the claim before a FHIR fetch lost: a replay, recorded as such
                 refused(exc)
@@ -226,7 +253,7 @@ class _Endpoints:
             log.error("CDS Hooks %s failed: %s", action, type(exc).__name__)
             response, event = _outcome(500, "exception", "internal error"), replace(event, reason="error")
         claim = pending.claim if pending is not None else None
-        return self._recorded(backend, recorder, response, replace(event, status=response.status_code), claim, issued)
+        return _Served(response, replace(event, status=response.status_code), claim, issued, backend, recorder)
 
     def _hook(
         self,
@@ -237,6 +264,7 @@ class _Endpoints:
         site: Site,
         event: HookCallEvent,
         pending: _PendingClaim | None,
+        fetcher: FhirFetcher,
     ) -> tuple[Response, HookCallEvent, tuple[IssuedCard, ...]]:
         service = SERVICES_BY_ID.get(service_id)
         if service is None:
@@ -253,7 +281,7 @@ class _Endpoints:
             caller,
             backend.engine,
             site=site,
-            fetcher=_ClaimFirst(self.fetcher, pending) if pending is not None else self.fetcher,
+            fetcher=_ClaimFirst(fetcher, pending) if pending is not None and fetcher is not _NO_FETCH else fetcher,
             now=event.occurred_at,
             new_uuid=self.new_uuid,
             budget_seconds=self.budget_seconds,
@@ -275,29 +303,24 @@ class _Endpoints:
         event = replace(event, card_uuids=tuple(dict.fromkeys(item.card for item in request.feedback)))
         return Response(status_code=200), event
 
-    def _recorded(
-        self,
-        backend: Backend,
-        recorder: CallRecorder,
-        response: Response,
-        event: HookCallEvent,
-        claim: ReplayClaim | None,
-        issued: tuple[IssuedCard, ...],
-    ) -> Response:
+    def _recorded(self, served: _Served) -> Response:
         """Record the call (claim, cards, audit event), then answer; 401 when the claim lost, 503 when the record
-        could not be written (the 503 itself is audited if the audit trail answers)."""
+        could not be written."""
         try:
-            accepted = recorder.record(event, claim, issued)
-        except StoreUnavailable:
+            accepted = served.recorder.record(served.event, served.claim, served.issued)
+        except Exception as exc:
+            return self._unrecorded(served, exc)
+        return served.response if accepted else _replayed(served.event)
+
+    def _unrecorded(self, served: _Served, error: Exception) -> Response:
+        """503 for a call whose records could not be written; audited if the audit trail answers, as unaudited
+        answers are not given (fail closed)."""
+        if isinstance(error, StoreUnavailable):
             failed = _outcome(503, "transient", "a store KetaGuide needs did not answer")
-            return self._audited(backend, failed, replace(event, status=503, reason="store", card_uuids=()))
-        except Exception as exc:  # unaudited answers are not given (fail closed)
-            log.error("CDS Hooks audit failed: %s", type(exc).__name__)
-            return _outcome(503, "transient", "the call could not be audited")
-        if not accepted:
-            refused(Unauthorized(REPLAYED, event.iss))
-            return _unauthorized()
-        return response
+            event = replace(served.event, status=503, reason="store", card_uuids=())
+            return self._audited(served.backend, failed, event)
+        log.error("CDS Hooks audit failed: %s", type(error).__name__)
+        return _outcome(503, "transient", "the call could not be audited")
 
     def _audited(self, backend: Backend, response: Response, event: HookCallEvent) -> Response:
         try:
@@ -343,6 +366,55 @@ class _Endpoints:
             return _not_served(version, knowledge.version)
         page = schedule_page(knowledge, drugs[:20])
         return HTMLResponse(render_html(page, knowledge.version, knowledge.content_hash), headers=_HTML_HEADERS)
+
+
+@dataclass(frozen=True)
+class _Served:
+    """A call answered and not yet recorded, with what records it."""
+
+    response: Response
+    event: HookCallEvent
+    claim: ReplayClaim | None
+    issued: tuple[IssuedCard, ...]
+    backend: Backend
+    recorder: CallRecorder
+
+
+class _FetchNeeded(Exception):
+    """The call needs data from the client's FHIR server: it is served in the threadpool instead."""
+
+
+class _NoFetch:
+    """The fetcher of calls served on the event loop: none may wait on the network there."""
+
+    def get(self, url: str, token: str, deadline: float) -> Mapping[str, Any] | None:
+        raise _FetchNeeded
+
+
+_NO_FETCH = _NoFetch()
+
+
+def _too_many(limits: RateLimits | None, address: str) -> Response | None:
+    """The REST API's rate limit on failed authentication, for EHR clients: an address that has spent its failed
+    authentications gets a bare 429 before its token is read (`_counted`: every 401 counts against it)."""
+    if limits is not None:
+        try:
+            limits.check_address(address)
+        except TooManyRequests as exc:
+            return Response(status_code=429, headers={"Retry-After": str(exc.retry_after)})
+    return None
+
+
+def _counted(limits: RateLimits | None, address: str, response: Response) -> Response:
+    if limits is not None and response.status_code == 401:
+        limits.failed(address)
+    return response
+
+
+def _replayed(event: HookCallEvent) -> Response:
+    """The answer to a call whose jti another call claimed first."""
+    refused(Unauthorized(REPLAYED, event.iss))
+    return _unauthorized()
 
 
 def cds_hooks_router(

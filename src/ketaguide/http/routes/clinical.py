@@ -63,9 +63,10 @@ def post_answer(body: Question, request: Request, caller: Clinician) -> Response
     return _json(evidence.ask(request.app.state.runtime, body.question))
 
 
-# A coroutine, unlike the other routes: the care plan is pure computation on the snapshot in memory (no database, no
-# files), and a worker thread would hold the GIL for it all the same; the trip to the threadpool and back was a
-# measurable part of each request (issue #10). Authentication, which reads the database, stays in the threadpool.
+# Coroutines, this one and the dose checks below: the care plan is pure computation on the snapshot in memory (no
+# database, no files), and a worker thread would hold the GIL for it all the same; the trip to the threadpool and
+# back was a measurable part of each request (issue #10). An answer runs in the threadpool: retrieval takes long
+# enough (tens of ms) that other requests must not wait behind it on the event loop.
 @router.post("/assessments/evaluate", response_model=CarePlanReport, responses=problems(*WITH_BODY))
 @questionnaire_intake()
 async def evaluate(body: Evaluation, request: Request, caller: Clinician) -> Response:
@@ -75,13 +76,13 @@ async def evaluate(body: Evaluation, request: Request, caller: Clinician) -> Res
 
 
 @router.post("/dose/lamotrigine", response_model=LamotrigineScheduleReport, responses=problems(*WITH_BODY))
-def lamotrigine(body: LamotrigineRequest, request: Request, caller: Clinician) -> Response:
+async def lamotrigine(body: LamotrigineRequest, request: Request, caller: Clinician) -> Response:
     """The label's lamotrigine escalation for these co-medications (an unknown name is an error)."""
     return _json(assessment.lamotrigine_dose(request.app.state.runtime, body.with_, body.age))
 
 
 @router.post("/dose/ketamine-order", response_model=KetamineOrderReport, responses=problems(*WITH_BODY))
-def ketamine_order(body: KetamineOrderRequest, request: Request, caller: Clinician) -> Response:
+async def ketamine_order(body: KetamineOrderRequest, request: Request, caller: Clinician) -> Response:
     """A ketamine order checked against the sourced ranges (iv and im only)."""
     report = assessment.ketamine_dose(request.app.state.runtime, body.weight_kg, body.route, body.mg, body.over_minutes)
     return _json(report)
