@@ -88,7 +88,10 @@ def _reserve_port(host: str, port: int) -> socket.socket:
 
 def _bound_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     """A TCP socket bound to `host:port`, IPv6 when the host is an IPv6 address (as uvicorn chooses)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets that say
+    # they are TCP, and with it on every response waited ~40 ms for the client's delayed ACK.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if reuse_port:
