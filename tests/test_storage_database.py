@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -359,3 +360,60 @@ def test_serve_refuses_more_connections_than_postgresql_has(
             deployment.require_capacity(records, settings, workers)
     finally:
         records.database.close()
+
+
+# Writers of one SQLite file take turns (storage.engine.WriterTurns) ---------------------------------------------
+
+
+def _flock_free_elsewhere(lock_file: str) -> bool:
+    """Whether another process can take the writers' lock now (without waiting)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(1)\n"
+    )
+    return subprocess.run([sys.executable, "-c", probe, lock_file], check=False).returncode == 0
+
+
+def test_a_sqlite_writer_holds_its_turn_against_other_processes_and_threads(tmp_path: Any) -> None:
+    sqlite = Database(f"sqlite:///{tmp_path / 'turns.db'}")
+    schema.upgrade(sqlite)
+    lock_file = str(tmp_path / "turns.db.writers.lock")
+    order: list[str] = []
+    waiting = threading.Event()
+
+    def second_writer() -> None:
+        waiting.set()
+        with sqlite.write():
+            order.append("second")
+
+    try:
+        with sqlite.write():
+            order.append("first")
+            assert not _flock_free_elsewhere(lock_file)  # another worker process waits for its turn
+            thread = threading.Thread(target=second_writer)
+            thread.start()
+            waiting.wait()
+            thread.join(timeout=0.5)
+            assert thread.is_alive() and order == ["first"]  # ... and so does another thread of this one
+        thread.join()
+        assert order == ["first", "second"] and _flock_free_elsewhere(lock_file)
+    finally:
+        sqlite.close()
+
+
+def test_writers_of_many_threads_each_get_their_turn(tmp_path: Any) -> None:
+    sqlite = Database(f"sqlite:///{tmp_path / 'many.db'}")
+    schema.upgrade(sqlite)
+    records = Records(database=sqlite, clock=TickingClock())
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda n: users.add_user(records, f"user-{n}", Role.CLINICIAN), range(40)))
+        with sqlite.read() as connection:
+            assert len(repository.list_users(connection)) == 40
+        assert verify_trail(records).intact
+    finally:
+        sqlite.close()

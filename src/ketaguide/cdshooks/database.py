@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +30,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ketaguide.cdshooks.stores import (
@@ -250,11 +248,11 @@ class DatabaseCallRecorder(_Store):
     handler: 1, 2, 5 ... 100 ms), so threads that each open their own transaction queue unfairly and the slowest
     wait seconds; PostgreSQL serialises audit appends on the chain's head row the same way. Here one thread of the
     process (the leader: the first to arrive when no one writes) writes what is waiting, up to `BATCH` calls, then
-    hands over to the first call still waiting; and the leaders of several workers on one SQLite file queue on a
-    lock file beside it (`_writers_take_turns`) instead of sleeping in the busy handler (with two workers at 50
-    clients that took the p99 from 3.5-4.9 s to 0.5 s). Within a batch each call keeps its own outcome: a jti
-    claimed twice is accepted once, and the other call is recorded as refused. If the transaction fails, every call
-    in it fails (503), none is recorded half."""
+    hands over to the first call still waiting; and the leaders of several workers on one SQLite file take turns
+    (`ketaguide.storage.engine.WriterTurns`, as every writer does) instead of sleeping in the busy handler (with
+    two workers at 50 clients that took the p99 from 3.5-4.9 s to 0.5 s). Within a batch each call keeps its own
+    outcome: a jti claimed twice is accepted once, and the other call is recorded as refused. If the transaction
+    fails, every call in it fails (503), none is recorded half."""
 
     claims = True
     BATCH = 64
@@ -325,7 +323,7 @@ class DatabaseCallRecorder(_Store):
     def _write_calls(self, batch: Sequence[_Call]) -> None:
         """One transaction for `batch`; if it fails, every call of it carries the error."""
         try:
-            with _writers_take_turns(self._records().database), self._write() as connection:
+            with self._write() as connection:
                 if self._purge_due():
                     now = self._now()
                     cds.purge_jti(connection, now)
@@ -346,31 +344,3 @@ class DatabaseCallRecorder(_Store):
         cds.record_cards(connection, _card_rows([card for call in batch if call.accepted for card in call.cards]))
         events = [call.event if call.accepted else refused_as_replay(call.event) for call in batch]
         append_many(connection, [(audit_event(event), event.occurred_at) for event in events])
-
-
-_LOCK_FILES: dict[str, int] = {}  # per process: the lock file of each SQLite database written
-
-
-@contextmanager
-def _writers_take_turns(database: Database) -> Iterator[None]:
-    """On a SQLite file, wait in the kernel's queue of an exclusive `flock` on `<database>.cds-writers.lock` before
-    asking SQLite for its write lock: a worker that waits is woken when the other is done, instead of polling with
-    SQLite's growing sleeps. Only the recorders of this module take it, and only around a write they are about to
-    make, so it never holds anyone else up; SQLite's own lock still decides. PostgreSQL, an in-memory SQLite
-    database or a system without `flock`: nothing to do."""
-    path = make_url(database.url).database if database.dialect == "sqlite" else None
-    try:
-        import fcntl
-    except ImportError:  # not POSIX
-        path = None
-    if not path or path == ":memory:":
-        yield
-        return
-    descriptor = _LOCK_FILES.get(path)
-    if descriptor is None:
-        descriptor = _LOCK_FILES[path] = os.open(f"{path}.cds-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(descriptor, fcntl.LOCK_UN)

@@ -6,7 +6,9 @@ crash of the process), `foreign_keys=ON` and `busy_timeout` (a writer waits for 
 pysqlite's own implicit transactions are switched off and KetaGuide emits BEGIN itself, `BEGIN IMMEDIATE` for
 writes, so a write transaction takes the write lock at its start and two writers never deadlock upgrading a read
 lock (the recipe of SQLAlchemy's SQLite dialect documentation, "Serializable isolation / Savepoints / Transactional
-DDL"). WAL needs a local file system, not a network share.
+DDL"). WAL needs a local file system, not a network share. Writers take turns before they ask SQLite for its lock
+(`WriterTurns`): SQLite lets a waiting writer only poll, with sleeps that grow to 100 ms, so under load some waited
+seconds while others went first.
 
 PostgreSQL: KetaGuide refuses to store on a server that acknowledges commits before they are durable
 (`fsync=off` or `synchronous_commit=off`), checked by `durability_problems()` when the server starts.
@@ -14,9 +16,12 @@ PostgreSQL: KetaGuide refuses to store on a server that acknowledges commits bef
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -53,19 +58,22 @@ class Database:
             _create_sqlite_folder(self.url)
             self.engine: Engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_timeout=60)
             _configure_sqlite(self.engine)
+            self._turns: AbstractContextManager[None] = writer_turns(make_url(self.url).database)
         elif self.dialect == "postgresql":
             self.engine = create_engine(
                 self.url, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_pre_ping=True
             )
+            self._turns = nullcontext()  # PostgreSQL queues writers itself
         else:
             problem = f"{redacted(url)!r}: KetaGuide stores in SQLite or PostgreSQL only"
             raise ConfigurationError([FieldProblem("KETAGUIDE_DATABASE_URL", problem)])
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction, committed when the block ends, rolled back if it raises."""
+        """A write transaction, committed when the block ends, rolled back if it raises; on a SQLite file, once it
+        is this writer's turn."""
         options = {_BEGIN_OPTION: "BEGIN IMMEDIATE"}
-        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+        with self._turns, self.engine.connect().execution_options(**options) as connection, connection.begin():
             yield connection
 
     @contextmanager
@@ -100,6 +108,54 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class WriterTurns:
+    """The writers of one SQLite file, in turn: a thread waits for the other threads of its process (a lock), then
+    for the other processes (an exclusive `flock` on `<database>.writers.lock`, the kernel's queue), and only then
+    asks SQLite for its write lock, which is free by then unless a program that does not take turns holds it
+    (SQLite's busy handler still waits for that one). A waiting writer is woken when the one before it is done. The
+    turn is re-entrant, so a thread that opens a second write transaction inside its first gets SQLite's "database
+    is locked" after the busy timeout instead of waiting for itself forever."""
+
+    def __init__(self, path: str) -> None:
+        self._path = f"{path}.writers.lock"
+        self._lock = threading.RLock()
+        self._depth = 0  # guarded by _lock: the holder's nested turns
+        self._descriptor: int | None = None  # opened in the process that writes (workers are spawned, not forked)
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            if self._depth == 0:
+                import fcntl
+
+                if self._descriptor is None:
+                    self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._depth += 1
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._descriptor is not None:
+                import fcntl
+
+                fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+
+def writer_turns(database: str | None) -> AbstractContextManager[None]:
+    """The turns of a SQLite file's writers; nothing to take for an in-memory database or without `flock`."""
+    if not database or database == ":memory:" or database.startswith("file:") or os.name != "posix":
+        return nullcontext()
+    return WriterTurns(str(Path(database).expanduser()))
 
 
 def _create_sqlite_folder(url: str) -> None:
