@@ -209,3 +209,31 @@ def test_a_worker_that_cannot_start_stops_the_server(tmp_path: Path) -> None:
     failed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
     assert failed.returncode == 3, failed.stderr
     assert "Application startup failed" in failed.stderr and "before serving: stopping" in failed.stderr
+
+
+def test_connections_to_a_workers_socket_send_without_waiting_for_acks() -> None:
+    """asyncio turns Nagle's algorithm off only on sockets that say they are TCP: a worker's socket must, or every
+    response waits for the client's delayed ACK (about 40 ms)."""
+    import asyncio
+
+    from ketaguide.cli.workers import _bound_socket
+
+    async def accepted_nodelay() -> int:
+        listening = _bound_socket("127.0.0.1", 0, reuse_port=True)
+        listening.listen()
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                accepted = transport.get_extra_info("socket")
+                seen.set_result(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listening)
+        async with server:
+            _, writer = await asyncio.open_connection(*listening.getsockname())
+            result = await asyncio.wait_for(seen, 10)
+            writer.close()
+        return result
+
+    assert asyncio.run(accepted_nodelay()) != 0

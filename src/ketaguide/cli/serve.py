@@ -72,7 +72,10 @@ def run_app(app: str, host: str, port: int, workers: int, log_level: str = "info
         return
     import uvicorn
 
-    uvicorn.run(app, workers=workers, **uvicorn_options(host, port, log_level))
+    # uvicorn's own socket for several processes does not say it is TCP, so asyncio's loop would leave Nagle's
+    # algorithm on (`workers._bound_socket`): uvloop, which turns it off on every connection, serves those.
+    loop = "auto" if workers > 1 else "asyncio"
+    uvicorn.run(app, workers=workers, **uvicorn_options(host, port, log_level, loop))
 
 
 def server_app() -> FastAPI:

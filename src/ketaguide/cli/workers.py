@@ -38,7 +38,7 @@ def kernel_balances_connections() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
-def uvicorn_options(host: str, port: int, log_level: str) -> dict[str, Any]:
+def uvicorn_options(host: str, port: int, log_level: str, loop: str = "asyncio") -> dict[str, Any]:
     """uvicorn's options for KetaGuide's server, one process or several."""
     # Our own access log (ketaguide.http.requests) leaves out query strings, which may hold a patient's name.
     return {
@@ -52,7 +52,7 @@ def uvicorn_options(host: str, port: int, log_level: str) -> dict[str, Any]:
         # Python's own event loop, not uvloop: with every core busy, uvloop left some connections unread for 1-2 s
         # while it served the others (the app itself answered each in under 35 ms); asyncio's loop served them in
         # turn. Evaluate at 50 clients, one worker: p99 1,088 ms with uvloop, 253 ms with asyncio (issue #10).
-        "loop": "asyncio",
+        "loop": loop,
     }
 
 
