@@ -283,7 +283,7 @@ class DatabaseCallRecorder(_Store):
         """`record` for a call served on the event loop (`ketaguide.http.cds_hooks`): the call waits for the next
         batch, and the calls that arrive while one is written wait for the one after. A batch is written in a worker
         thread, so the loop goes on serving while the disk syncs, and the trip to the threadpool is made once a
-        batch instead of once a call."""
+        batch instead of once a call. One event loop's calls: a server's worker runs one."""
         call = _Call(event, claim, cards)
         written = asyncio.get_running_loop().create_future()
         self._queued.append((call, written))
