@@ -405,15 +405,33 @@ def test_a_sqlite_writer_holds_its_turn_against_other_processes_and_threads(tmp_
         sqlite.close()
 
 
-def test_writers_of_many_threads_each_get_their_turn(tmp_path: Any) -> None:
-    sqlite = Database(f"sqlite:///{tmp_path / 'many.db'}")
-    schema.upgrade(sqlite)
-    records = Records(database=sqlite, clock=TickingClock())
-    try:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda n: users.add_user(records, f"user-{n}", Role.CLINICIAN), range(40)))
-        with sqlite.read() as connection:
-            assert len(repository.list_users(connection)) == 40
-        assert verify_trail(records).intact
-    finally:
-        sqlite.close()
+def test_writers_of_many_threads_each_get_their_turn(database: Database) -> None:  # noqa: F811
+    records = Records(database=database, clock=TickingClock())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda n: users.add_user(records, f"user-{n}", Role.CLINICIAN), range(40)))
+    with database.read() as connection:
+        assert len(repository.list_users(connection)) == 40
+    assert verify_trail(records).intact
+
+
+def test_waiting_writers_get_their_turns_in_the_order_they_came() -> None:
+    from ketaguide.storage.engine import WriterTurns
+
+    turns = WriterTurns(None)  # a PostgreSQL database's: the threads of this process only
+    order: list[int] = []
+
+    def writer(n: int) -> None:
+        with turns:
+            order.append(n)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    with turns:
+        for n, thread in enumerate(threads):
+            thread.start()
+            while len(turns._queue._waiting) <= n:  # this thread is in line before the next one starts
+                threading.Event().wait(0.001)
+        with turns:  # re-entrant
+            pass
+    for thread in threads:
+        thread.join()
+    assert order == list(range(6))

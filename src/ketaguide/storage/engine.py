@@ -11,13 +11,15 @@ DDL"). WAL needs a local file system, not a network share. Writers take turns be
 seconds while others went first.
 
 PostgreSQL: KetaGuide refuses to store on a server that acknowledges commits before they are durable
-(`fsync=off` or `synchronous_commit=off`), checked by `durability_problems()` when the server starts.
+(`fsync=off` or `synchronous_commit=off`), checked by `durability_problems()` when the server starts. A process's
+writers take turns there too (`WriterTurns`), first come first served.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -63,7 +65,7 @@ class Database:
             self.engine = create_engine(
                 self.url, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_pre_ping=True
             )
-            self._turns = nullcontext()  # PostgreSQL queues writers itself
+            self._turns = WriterTurns(None)
         else:
             problem = f"{redacted(url)!r}: KetaGuide stores in SQLite or PostgreSQL only"
             raise ConfigurationError([FieldProblem("KETAGUIDE_DATABASE_URL", problem)])
@@ -110,49 +112,96 @@ class Database:
         self.engine.dispose()
 
 
-class WriterTurns:
-    """The writers of one SQLite file, in turn: a thread waits for the other threads of its process (a lock), then
-    for the other processes (an exclusive `flock` on `<database>.writers.lock`, the kernel's queue), and only then
-    asks SQLite for its write lock, which is free by then unless a program that does not take turns holds it
-    (SQLite's busy handler still waits for that one). A waiting writer is woken when the one before it is done. The
-    turn is re-entrant, so a thread that opens a second write transaction inside its first gets SQLite's "database
-    is locked" after the busy timeout instead of waiting for itself forever."""
+class _FirstComeFirstServed:
+    """A re-entrant lock that lets waiting threads in in the order they came (`threading.Lock` promises no order,
+    and under load some writers waited many turns while later ones went first)."""
 
-    def __init__(self, path: str) -> None:
-        self._path = f"{path}.writers.lock"
-        self._lock = threading.RLock()
-        self._depth = 0  # guarded by _lock: the holder's nested turns
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[tuple[int, threading.Lock]] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> bool:
+        """Wait for this thread's turn; True when it is the thread's first hold, False when it already held it."""
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self._depth += 1
+                return False
+            if self._owner is None:
+                self._owner, self._depth = me, 1
+                return True
+            baton = threading.Lock()
+            baton.acquire()
+            self._waiting.append((me, baton))
+        baton.acquire()  # released by the thread before this one, which has made this one the owner
+        return True
+
+    @property
+    def depth(self) -> int:
+        """The owner's holds (read by the owner only: no other thread changes it meanwhile)."""
+        return self._depth
+
+    def release(self) -> None:
+        """End one hold; after the last, the turn passes to the next in line."""
+        with self._mutex:
+            self._depth -= 1
+            if self._depth:
+                return
+            if self._waiting:
+                self._owner, baton = self._waiting.popleft()
+                self._depth = 1
+                baton.release()
+            else:
+                self._owner = None
+
+
+class WriterTurns:
+    """A database's writers in turn, first come first served: a thread waits for the writers of its own process,
+    then, on a SQLite file, for those of other processes (an exclusive `flock` on `<database>.writers.lock`, the
+    kernel's queue), and only then opens its write transaction.
+
+    SQLite: its write lock is free by then unless a program that does not take turns holds it (its busy handler
+    still waits for that one); on its own it lets a waiting writer only poll, with sleeps growing to 100 ms, so under
+    load some writers waited seconds while later ones went first. PostgreSQL: every write appends to the one audit
+    chain, whose head row lets one transaction through at a time anyway; without turns a worker's waiting threads
+    each held a pooled connection on that row and went through in no particular order (encounters at 50 clients:
+    p99 2.5-2.9 s, issue #10). The turn is re-entrant: a thread that opens a second write transaction inside its
+    first is not kept waiting for itself (SQLite then refuses it, "database is locked", after its busy timeout)."""
+
+    def __init__(self, sqlite_file: str | None) -> None:
+        self._path = f"{sqlite_file}.writers.lock" if sqlite_file else None
+        self._queue = _FirstComeFirstServed()
         self._descriptor: int | None = None  # opened in the process that writes (workers are spawned, not forked)
 
     def __enter__(self) -> None:
-        self._lock.acquire()
+        if not self._queue.acquire() or self._path is None:
+            return
         try:
-            if self._depth == 0:
-                import fcntl
+            import fcntl
 
-                if self._descriptor is None:
-                    self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+            if self._descriptor is None:
+                self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
         except BaseException:
-            self._lock.release()
+            self._queue.release()
             raise
-        self._depth += 1
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        self._depth -= 1
         try:
-            if self._depth == 0 and self._descriptor is not None:
+            if self._queue.depth == 1 and self._descriptor is not None:  # before the next thread of this process
                 import fcntl
 
                 fcntl.flock(self._descriptor, fcntl.LOCK_UN)
         finally:
-            self._lock.release()
+            self._queue.release()
 
 
 def writer_turns(database: str | None) -> AbstractContextManager[None]:
-    """The turns of a SQLite file's writers; nothing to take for an in-memory database or without `flock`."""
+    """The turns of a SQLite file's writers; an in-memory database has one connection, nothing to take."""
     if not database or database == ":memory:" or database.startswith("file:") or os.name != "posix":
         return nullcontext()
     return WriterTurns(str(Path(database).expanduser()))
