@@ -184,8 +184,8 @@ class _Endpoints:
             return None
         try:
             accepted = await recorder.record_soon(served.event, served.claim, served.issued)
-        except Exception as exc:
-            return _counted(limits, address, self._unrecorded(served, exc))
+        except Exception as exc:  # its 503 is audited in the threadpool: the loop never waits for a writer's turn
+            return _counted(limits, address, await run_in_threadpool(self._unrecorded, served, exc))
         return _counted(limits, address, served.response if accepted else _replayed(served.event))
 
     def _limited(self, limits: RateLimits | None, address: str, call: tuple[Any, ...]) -> Response:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ketaguide.http.ratelimit import rate_limits_of
@@ -64,8 +65,8 @@ def require(*roles: Role, audit_as: tuple[str, str] | None = None) -> Callable[.
         caller = Caller(principal=principal_of(request, token), request_id=request.state.request_id)
         if caller.principal.role not in admitted:
             refusal = Forbidden(f"the {caller.principal.role.value} role may not do this")
-            if audit_as is not None:
-                record_refusal(records_of(request), caller, refusal, *audit_as)
+            if audit_as is not None:  # a write: in the threadpool, so the loop never waits for a writer's turn
+                await run_in_threadpool(record_refusal, records_of(request), caller, refusal, *audit_as)
             raise refusal
         return caller
 
