@@ -86,8 +86,13 @@ def bench_app() -> Any:
 
     app = server_app()
     app.include_router(router)
-    # First in line: FastAPI tries routes in order, and behind the web pages and CDS Hooks the no-op would pay for
-    # about 75 route checks that no API route pays (its routers come first).
+    return first_in_line(app)
+
+
+def first_in_line(app: Any) -> Any:
+    """`app` with its last route moved first (a benchmark's no-op): FastAPI tries routes in order, and behind the
+    web pages and CDS Hooks a no-op would pay for about 75 route checks (0.36 ms on a 2-core virtual machine) that
+    no API route pays (its routers come first) and a CDS call pays only in part (0.15-0.23 ms)."""
     app.router.routes.insert(0, app.router.routes.pop())
     return app
 

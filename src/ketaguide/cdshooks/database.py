@@ -236,6 +236,12 @@ class _Call:
     accepted: bool = False
     error: BaseException | None = None
 
+    def outcome(self) -> bool:
+        """Whether its claim was accepted, once written; the transaction's error if the write failed."""
+        if self.error is not None:
+            raise self.error
+        return self.accepted
+
 
 class DatabaseCallRecorder(_Store):
     """The jti claim, the cards issued and the audit event of a call in one transaction, with the calls of other
@@ -275,9 +281,7 @@ class DatabaseCallRecorder(_Store):
             call.done.wait()
         if call.leads:  # first to arrive, or handed the lead while waiting: its call is in this batch
             self._write_batch()
-        if call.error is not None:
-            raise call.error
-        return call.accepted
+        return call.outcome()
 
     async def record_soon(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
         """`record` for a call served on the event loop (`ketaguide.http.cds_hooks`): the call waits for the next
@@ -290,9 +294,7 @@ class DatabaseCallRecorder(_Store):
         if self._flusher is None:
             self._flusher = asyncio.ensure_future(self._flush())
         await written
-        if call.error is not None:
-            raise call.error
-        return call.accepted
+        return call.outcome()
 
     async def _flush(self) -> None:
         try:
