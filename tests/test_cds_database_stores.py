@@ -95,6 +95,21 @@ def test_of_racing_workers_exactly_one_accepts(databases: tuple[Database, Databa
     assert sorted(accepted) == [False] * 7 + [True]
 
 
+def test_a_batch_of_claims_stores_each_pair_once(databases: tuple[Database, Database]) -> None:
+    """One INSERT for a batch of calls (the call recorder's group commit): a pair claimed before, or earlier in the
+    same batch, is not claimed again."""
+    from ketaguide.storage.cds import claim_jtis
+
+    until = NOW + timedelta(minutes=5)
+    assert DatabaseReplayCache(_on(databases[1])).first_use("https://ehr-a", "before", until)
+    batch = [("https://ehr-a", jti, until) for jti in ("before", "one", "two", "one")] + [("https://ehr-b", "one", until)]
+    with databases[0].write() as connection:
+        stored = claim_jtis(connection, batch)
+    assert stored == {("https://ehr-a", "one"), ("https://ehr-a", "two"), ("https://ehr-b", "one")}
+    with databases[0].write() as connection:
+        assert claim_jtis(connection, batch) == set() and claim_jtis(connection, []) == set()
+
+
 def test_expired_pairs_are_purged(databases: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy import func, select
 

@@ -340,9 +340,13 @@ class DatabaseCallRecorder(_Store):
         """Each call's claim, in the order the calls came (of two with one jti, the first is accepted and the other
         recorded as refused); then the cards of the accepted calls and the audit events of all, each kind in one
         INSERT (an executemany: the statement is run once for the batch, not once per row)."""
+        claims = [call.claim for call in batch if call.claim is not None]
+        stored = cds.claim_jtis(connection, [(c.issuer, c.jti, c.keep_until) for c in claims])
         for call in batch:
             claim = call.claim
-            call.accepted = claim is None or cds.claim_jti(connection, claim.issuer, claim.jti, claim.keep_until)
+            call.accepted = claim is None or (claim.issuer, claim.jti) in stored
+            if claim is not None:  # a later call of the batch with the same jti is a replay
+                stored.discard((claim.issuer, claim.jti))
         cds.record_cards(connection, _card_rows([card for call in batch if call.accepted for card in call.cards]))
         events = [call.event if call.accepted else refused_as_replay(call.event) for call in batch]
         append_many(connection, [(audit_event(event), event.occurred_at) for event in events])

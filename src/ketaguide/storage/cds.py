@@ -80,6 +80,16 @@ def claim_jti(connection: Connection, iss: str, jti: str, expires_at: datetime) 
     return connection.execute(statement, {"iss": iss, "jti": jti, "expires_at": expires_at}).first() is not None
 
 
+def claim_jtis(connection: Connection, claims: Sequence[tuple[str, str, datetime]]) -> set[tuple[str, str]]:
+    """Store each (iss, jti, expires_at) in one INSERT of every row; the pairs stored now. A pair stored before, or
+    earlier in `claims`, is not stored again and is not in the result."""
+    if not claims:
+        return set()
+    rows = [{"iss": iss, "jti": jti, "expires_at": expires_at} for iss, jti, expires_at in claims]
+    stored = connection.execute(_insert_new_returning(connection.dialect.name, cds_jti), rows)
+    return {(iss, jti) for iss, jti in stored}
+
+
 def purge_jti(connection: Connection, before: datetime) -> int:
     """Forget pairs kept until before `before` (their tokens can no longer pass the time checks)."""
     return connection.execute(_PURGE_JTI, {"before": before}).rowcount

@@ -229,4 +229,6 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
+        begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN")
+        if begin:
+            connection.exec_driver_sql(begin)
