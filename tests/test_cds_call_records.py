@@ -32,6 +32,7 @@ from ketaguide.cdshooks.stores import (
     HookCallEvent,
     IssuedCard,
     MemoryHookAudit,
+    RecentClaims,
     ReplayClaim,
     StoreUnavailable,
 )
@@ -171,6 +172,35 @@ def test_calls_of_many_threads_are_all_recorded_with_the_chain_intact(records: _
         assert sum(s.startswith(f"INSERT INTO {table} ") for s in statements) == len(transactions)
 
 
+def test_a_worker_knows_the_jtis_it_claimed_and_another_workers_replay_loses_at_its_claim(records: _Records) -> None:
+    """The check before a call's work asks the recorder's memory of its own claims, not the database; a token
+    replayed to another worker passes that check and is refused by the claim (the primary key decides)."""
+    served, other = DatabaseCallRecorder(lambda: records), DatabaseCallRecorder(lambda: records)
+    claim = ReplayClaim("https://ehr", "once", NOW + timedelta(minutes=5))
+    assert not served.seen("https://ehr", "once")
+    assert served.record(_event("once"), claim, [_card("once")])
+    assert served.seen("https://ehr", "once") and not served.seen("https://other-ehr", "once")
+    assert not other.seen("https://ehr", "once")  # another process's claim: not known before the work ...
+    assert not other.record(_event("once"), claim, [_card("again")])  # ... and refused at its claim
+    assert not other.seen("https://ehr", "once")  # a refused claim is not this worker's
+
+
+def test_a_failed_batch_leaves_no_claim_in_memory(tmp_path: Path) -> None:
+    unmigrated = _Records(Database(f"sqlite:///{tmp_path / 'empty.db'}"))  # no tables: every write fails
+    recorder = DatabaseCallRecorder(lambda: unmigrated)
+    with pytest.raises(StoreUnavailable):
+        recorder.record(_event("lost"), ReplayClaim("https://ehr", "lost", NOW + timedelta(minutes=5)), [])
+    assert not recorder.seen("https://ehr", "lost")
+    unmigrated.database.close()
+
+
+def test_recent_claims_keep_the_newest_pairs_only() -> None:
+    recent = RecentClaims(size=2)
+    recent.add([("iss", "a"), ("iss", "b")])
+    recent.add([("iss", "c")])
+    assert ("iss", "a") not in recent and ("iss", "b") in recent and ("iss", "c") in recent
+
+
 def test_a_transaction_that_fails_fails_its_calls_and_leaves_no_writer_behind(tmp_path: Path) -> None:
     unmigrated = _Records(Database(f"sqlite:///{tmp_path / 'empty.db'}"))  # no tables: every write fails
     recorder = DatabaseCallRecorder(lambda: unmigrated)
@@ -288,6 +318,9 @@ class _DeferringRecorder:
     fail: bool = False
     claimed: list[ReplayClaim | None] = field(default_factory=list)
     claims = True
+
+    def seen(self, issuer: str, jti: str) -> bool:
+        return self.stores.replay.seen(issuer, jti)
 
     def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
         if self.fail:

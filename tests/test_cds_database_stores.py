@@ -102,7 +102,8 @@ def test_a_batch_of_claims_stores_each_pair_once(databases: tuple[Database, Data
 
     until = NOW + timedelta(minutes=5)
     assert DatabaseReplayCache(_on(databases[1])).first_use("https://ehr-a", "before", until)
-    batch = [("https://ehr-a", jti, until) for jti in ("before", "one", "two", "one")] + [("https://ehr-b", "one", until)]
+    batch = [("https://ehr-a", jti, until) for jti in ("before", "one", "two", "one")]
+    batch.append(("https://ehr-b", "one", until))
     with databases[0].write() as connection:
         stored = claim_jtis(connection, batch)
     assert stored == {("https://ehr-a", "one"), ("https://ehr-a", "two"), ("https://ehr-b", "one")}

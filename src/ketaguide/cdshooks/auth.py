@@ -12,8 +12,9 @@ A call is accepted only when all of these hold, checked in this order; anything 
    lives at most an hour (`exp - iat`; the best-practices page's "no more than an hour");
 7. `tenant`, when the client lists tenants, is one of them;
 8. the `jti` has not been used by this issuer before (the replay cache, shared by every worker): claimed here, or,
-   when the call's records are written in one transaction with the claim (`verify(..., claim=False)`), checked
-   here and claimed with them (`Caller.replay_claim`), where the claim still decides.
+   when the call's records are written in one transaction with the claim (`verify(..., seen=recorder.seen)`),
+   checked here against what the recorder knows and claimed with the records (`Caller.replay_claim`), where the
+   claim decides.
 The token itself is never logged or stored; the security log line names the reason and, for a registered client,
 its issuer.
 """
@@ -40,6 +41,7 @@ MAX_TOKEN_BYTES = 8192
 LEEWAY_SECONDS = 30
 MAX_LIFETIME_SECONDS = 3600
 _REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti"]
+Seen = Callable[[str, str], bool]  # (issuer, jti) -> known to be used already
 
 security_log = logging.getLogger("ketaguide.cdshooks.security")
 
@@ -162,16 +164,17 @@ class TokenVerifier:
         self.replay = replay
         self.keys = keys or KeySets()
 
-    def verify(self, authorization: str | None, audience: str, now: datetime, *, claim: bool = True) -> Caller:
-        """The verified caller of a call to `audience` (the exact URL called) at `now` (the Clock's time). With
-        `claim=False` the jti is only checked as not used yet: the caller claims `Caller.replay_claim` later."""
+    def verify(self, authorization: str | None, audience: str, now: datetime, *, seen: Seen | None = None) -> Caller:
+        """The verified caller of a call to `audience` (the exact URL called) at `now` (the Clock's time): its jti
+        claimed now; or, given `seen`, only checked as not used yet by it, and claimed by the caller later
+        (`Caller.replay_claim`)."""
         try:
-            return self._verify(authorization, audience, now, claim)
+            return self._verify(authorization, audience, now, seen)
         except Unauthorized as exc:
             refused(exc)
             raise
 
-    def _verify(self, authorization: str | None, audience: str, now: datetime, claim: bool) -> Caller:
+    def _verify(self, authorization: str | None, audience: str, now: datetime, seen: Seen | None) -> Caller:
         token = _bearer(authorization)
         header = _header(token)
         client = self.clients.get(_unverified_claims(token).get("iss"))
@@ -194,7 +197,7 @@ class TokenVerifier:
         caller = Caller(
             client=client, jti=jti, tenant=tenant if isinstance(tenant, str) else None, expires_at=expires_at
         )
-        used_before = not self.claim(caller) if claim else self.replay.seen(client.iss, jti)
+        used_before = seen(client.iss, jti) if seen is not None else not self.claim(caller)
         if used_before:
             raise Unauthorized(REPLAYED, client.iss)
         return caller

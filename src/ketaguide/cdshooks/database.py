@@ -37,6 +37,7 @@ from ketaguide.cdshooks.stores import (
     FeedbackRecord,
     HookCallEvent,
     IssuedCard,
+    RecentClaims,
     ReplayClaim,
     StoreUnavailable,
     refused_as_replay,
@@ -270,6 +271,11 @@ class DatabaseCallRecorder(_Store):
         self._writing = False
         self._queued: list[tuple[_Call, asyncio.Future[None]]] = []  # calls served on the event loop
         self._flusher: asyncio.Future[None] | None = None
+        self._claimed = RecentClaims()
+
+    def seen(self, issuer: str, jti: str) -> bool:
+        """Claimed by this process lately (`RecentClaims`: no database read before the work; the claim decides)."""
+        return (issuer, jti) in self._claimed
 
     def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
         call = _Call(event, claim, cards)
@@ -334,6 +340,8 @@ class DatabaseCallRecorder(_Store):
         except BaseException as exc:  # the transaction is rolled back: no call of the batch is recorded
             for call in batch:
                 call.error = exc
+            return
+        self._claimed.add((c.claim.issuer, c.claim.jti) for c in batch if c.accepted and c.claim is not None)
 
     @staticmethod
     def _record_all(connection: Connection, batch: Sequence[_Call]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -164,7 +164,11 @@ class CallRecorder(Protocol):
 
     @property
     def claims(self) -> bool:
-        """True when the recorder claims the jti (then the token check only asks `ReplayCache.seen`)."""
+        """True when the recorder claims the jti (then the token check only asks `seen`)."""
+        ...
+
+    def seen(self, issuer: str, jti: str) -> bool:
+        """Whether the jti is known to be claimed already: asked before a call's work when the recorder claims."""
         ...
 
     def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool: ...
@@ -197,6 +201,9 @@ class SeparateRecorder:
         self.stores = stores
         self.audit = audit
 
+    def seen(self, issuer: str, jti: str) -> bool:
+        return self.stores.replay.seen(issuer, jti)
+
     def record(self, event: HookCallEvent, claim: ReplayClaim | None, cards: Sequence[IssuedCard]) -> bool:
         if claim is not None and not self.stores.replay.first_use(claim.issuer, claim.jti, claim.keep_until):
             self.audit.record(refused_as_replay(event))
@@ -207,6 +214,29 @@ class SeparateRecorder:
 
 
 # --- in memory ----------------------------------------------------------------------------------------------
+
+
+class RecentClaims:
+    """The (issuer, jti) pairs a process claimed last, at most `size`: what a recorder that claims in the database
+    answers `seen` from, so that the check before a call's work costs no database read (about a twentieth of an
+    order-sign call's CPU). A replay sent to the worker that served the token is refused before its work; one sent to
+    another worker, or after `size` newer claims, is refused at its claim, after its work: the primary key of the
+    claim decides every call either way."""
+
+    def __init__(self, size: int = 16_384) -> None:
+        self._pairs: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def add(self, pairs: Iterable[tuple[str, str]]) -> None:
+        with self._lock:
+            for pair in pairs:
+                self._pairs[pair] = None
+            while len(self._pairs) > self._size:
+                self._pairs.popitem(last=False)
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        return pair in self._pairs
 
 
 class MemoryReplayCache:

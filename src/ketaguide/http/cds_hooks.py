@@ -225,7 +225,8 @@ class _Endpoints:
         try:
             path = "/cds-services" + (f"/{service_id}" if service_id else "")
             path += "/feedback" if action == "cds-feedback" else ""
-            caller = self.verifier.verify(authorization, site.base_url + path, event.occurred_at, claim=not deferred)
+            seen = recorder.seen if deferred else None
+            caller = self.verifier.verify(authorization, site.base_url + path, event.occurred_at, seen=seen)
             pending = _PendingClaim(self.verifier, caller) if deferred else None
             event = replace(event, iss=caller.iss, tenant=caller.tenant, jti=caller.jti)
             if action == "cds-discovery":
