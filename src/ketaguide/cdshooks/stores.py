@@ -9,7 +9,8 @@ trail. `stores_from_settings` picks Redis when configured, else the server's dat
 What a call leaves behind (its jti claim, the cards it issued, its audit event) is written by a `CallRecorder`:
 `SeparateRecorder` writes the three stores in turn; on the server's database `DatabaseCallRecorder` writes them in
 one transaction (one commit, so one disk sync, per call), and claims the jti there: `claims` says so, and then the
-token check before the work only asks whether the jti was used already (`ReplayCache.seen`).
+token check before the work only asks the recorder whether the jti was used already (`CallRecorder.seen`: the
+claims this process made, `RecentClaims`), and the claim with the records decides.
 
 A store that cannot answer fails closed: `StoreUnavailable` becomes 503, never an accepted replay.
 """

@@ -86,12 +86,14 @@ def create_app(
     app.state.rate_limits = rate_limits_for(settings)
     errors.install(app)
     app.add_middleware(RequestContext)
+    # The adapters' routers first (CDS Hooks: an EHR waits on order-sign): FastAPI tries routes in order, and behind
+    # the API's routes each hook call paid about 50 route checks, where an API request pays for the few CDS ones.
+    for router in routers:
+        app.include_router(router)
     for router in (health.router, clinical.router, patients.router, evidence.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
     # Probes (load balancers, orchestrators, `curl /health`) look at the root; the same two checks, undocumented.
     app.include_router(health.router, include_in_schema=False)
-    for router in routers:
-        app.include_router(router)
     # --- Web UI (issue #12): the clinicians' pages at `/`, server-rendered (ketaguide.web). Mounted here only. ---
     from ketaguide.web.routes import create_web_router
 
