@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ketaguide.cli.streams import write_output
-from ketaguide.cli.workers import kernel_balances_connections, run_workers, url_host, uvicorn_options
+from ketaguide.cli.workers import can_hand_over_connections, run_workers, url_host, uvicorn_options
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -66,8 +66,8 @@ def _run(host: str, port: int, workers: int) -> None:
 
 def run_app(app: str, host: str, port: int, workers: int, log_level: str = "info") -> None:
     """Serve the application factory `app` ("module:function") as `ketaguide serve` does: one uvicorn process, or
-    `workers` processes under `run_workers` where the kernel shares connections between their sockets."""
-    if workers > 1 and kernel_balances_connections():
+    `workers` processes under `run_workers`, whose supervisor hands connections to them in turn (Linux)."""
+    if workers > 1 and can_hand_over_connections():
         run_workers(app, host, port, workers, log_level)
         return
     import uvicorn
