@@ -125,21 +125,25 @@ def _serve_worker(app: str, host: str, port: int, log_level: str, started: Conne
 
 
 async def _serve_handed(server: Any, started: Connection, handed: socket.socket) -> None:
-    """uvicorn's server with no listening socket of its own, taking handed connections once the application has
-    started, and telling the supervisor so (connections handed earlier wait in the Unix socket)."""
-    loop = asyncio.get_running_loop()
-    serving = loop.create_task(server.serve(sockets=[]))
-    while not server.started and not serving.done():
-        await asyncio.sleep(0.01)
-    if server.started:
-        started.send(True)
-    handed.setblocking(False)
-    loop.add_reader(handed.fileno(), _take_handed, server, handed)
+    """uvicorn's server with no listening socket of its own, serving the connections the supervisor hands over."""
+    taking = asyncio.get_running_loop().create_task(_take_once_started(server, started, handed))
     try:
-        await serving
+        await server.serve(sockets=[])
     finally:
-        loop.remove_reader(handed.fileno())
+        taking.cancel()
+        with contextlib.suppress(ValueError, OSError):  # the reader may not have been added
+            asyncio.get_running_loop().remove_reader(handed.fileno())
         handed.close()
+
+
+async def _take_once_started(server: Any, started: Connection, handed: socket.socket) -> None:
+    """Once the application has started: tell the supervisor, and take handed connections (those handed earlier
+    have waited in the Unix socket)."""
+    while not server.started:
+        await asyncio.sleep(0.01)
+    started.send(True)
+    handed.setblocking(False)
+    asyncio.get_running_loop().add_reader(handed.fileno(), _take_handed, server, handed)
 
 
 _ATTACHING: set[asyncio.Task[None]] = set()
