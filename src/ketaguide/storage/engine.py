@@ -229,6 +229,4 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN")
-        if begin:
-            connection.exec_driver_sql(begin)
+        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
