@@ -195,7 +195,7 @@ class _Worker:
     connections."""
 
     def __init__(self, context: SpawnContext, arguments: tuple[str, str, int, str]) -> None:
-        self._news, sender = context.Pipe(duplex=False)
+        self.news, sender = context.Pipe(duplex=False)
         self._hand, handed = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = context.Process(target=_serve_worker, args=(*arguments, sender, handed), name="ketaguide-worker")
         self.process.start()
@@ -205,16 +205,12 @@ class _Worker:
         self._reading = threading.Lock()
         self.started = False
 
-    @property
-    def news(self) -> Connection:
-        return self._news
-
     def has_started(self) -> bool:
         """Whether it has said it serves (asked by the accepting thread and the watching one)."""
         with self._reading:
-            if not self.started and self._news.poll():
+            if not self.started and self.news.poll():
                 with contextlib.suppress(EOFError):  # it exited without saying so
-                    self.started = self._news.recv()
+                    self.started = self.news.recv()
         return self.started
 
     def hand_over(self, connection: socket.socket) -> bool:

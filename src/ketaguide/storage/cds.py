@@ -76,8 +76,7 @@ def _insert_new_returning(dialect: str, table: Table) -> Any:
 
 def claim_jti(connection: Connection, iss: str, jti: str, expires_at: datetime) -> bool:
     """Store (iss, jti); False when it was stored before (by any worker): the primary key decides."""
-    statement = _insert_new_returning(connection.dialect.name, cds_jti)
-    return connection.execute(statement, {"iss": iss, "jti": jti, "expires_at": expires_at}).first() is not None
+    return (iss, jti) in claim_jtis(connection, [(iss, jti, expires_at)])
 
 
 def claim_jtis(connection: Connection, claims: Sequence[tuple[str, str, datetime]]) -> set[tuple[str, str]]:
