@@ -16,6 +16,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,7 +50,14 @@ from test_cds_support import (
     server_environment,
     service_url,
 )
-from test_server_support import sent_statements
+from test_server_support import (  # noqa: F401  # fixtures
+    database,
+    database_url,
+    postgres,
+    postgres_template,
+    sent_statements,
+    sqlite_template,
+)
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SERVICE = "ketaguide-order-sign"
@@ -71,10 +79,10 @@ class _Records:
 def records(tmp_path: Path) -> Iterator[_Records]:
     from ketaguide.storage.schema import upgrade
 
-    database = Database(f"sqlite:///{tmp_path / 'ketaguide.db'}")
-    upgrade(database)
-    yield _Records(database)
-    database.close()
+    sqlite = Database(f"sqlite:///{tmp_path / 'ketaguide.db'}")
+    upgrade(sqlite)
+    yield _Records(sqlite)
+    sqlite.close()
 
 
 @pytest.fixture(scope="module")
@@ -215,10 +223,11 @@ def test_a_transaction_that_fails_fails_its_calls_and_leaves_no_writer_behind(tm
 # --- calls served on the event loop: `record_soon`, a batch at a time ---------------------------------------------
 
 
-def test_calls_on_the_event_loop_share_commits_and_a_raced_jti_is_accepted_once(records: _Records) -> None:
+def test_calls_on_the_event_loop_share_commits_and_a_raced_jti_is_accepted_once(database: Database) -> None:  # noqa: F811
     from ketaguide.storage.cds import cds_issued_cards
     from ketaguide.storage.tables import audit_events, cds_jti
 
+    records = _Records(database)
     recorder = DatabaseCallRecorder(lambda: records)
     transactions = _count_write_transactions(records.database)
 
@@ -232,14 +241,50 @@ def test_calls_on_the_event_loop_share_commits_and_a_raced_jti_is_accepted_once(
     assert len(_rows(records, cds_jti)) == 61 and len(_rows(records, cds_issued_cards)) == 61
     outcomes = [row["outcome"] for row in _rows(records, audit_events)]
     assert outcomes.count("success") == 61 and outcomes.count("denied") == 4 and _chain_intact(records)
-    assert 2 <= len(transactions) <= 3  # the first call's batch, then the rest (at most BATCH a commit)
+    # One turn of the loop's calls, BATCH a commit: written by the loop on SQLite, by a worker thread on PostgreSQL.
+    assert transactions == (["at once"] * 2 if database.dialect == "sqlite" else ["write"] * 2)
+
+
+def test_while_another_writer_has_the_lock_the_loop_goes_on_and_a_thread_writes_its_calls(records: _Records) -> None:
+    from ketaguide.storage.tables import cds_jti
+
+    recorder = DatabaseCallRecorder(lambda: records)
+    holding, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:  # another request's write, in the threadpool
+        with records.database.write():
+            holding.set()
+            release.wait()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    holding.wait()
+    transactions = _count_write_transactions(records.database)
+
+    async def calls() -> list[bool]:
+        claims = [ReplayClaim("https://ehr", f"held-{n}", NOW + timedelta(minutes=5)) for n in range(5)]
+        pending = asyncio.gather(*(recorder.record_soon(_event(c.jti), c, [_card(c.jti)]) for c in claims))
+        try:
+            for _ in range(20):  # the loop is not blocked: it turns while the calls wait for the lock
+                await asyncio.sleep(0.005)
+            assert not pending.done()
+        finally:
+            release.set()  # (before the loop closes: it waits for its worker thread, which waits for the lock)
+        return await pending
+
+    try:
+        assert asyncio.run(calls()) == [True] * 5
+    finally:
+        release.set()
+        writer.join()
+    assert transactions == ["write"] and len(_rows(records, cds_jti)) == 5  # a worker thread's one batch
 
 
 def test_a_failed_batch_on_the_event_loop_fails_its_calls_and_the_next_call_is_written(tmp_path: Path) -> None:
     from ketaguide.storage.schema import upgrade
 
-    database = Database(f"sqlite:///{tmp_path / 'later.db'}")  # no tables yet: the first batch fails
-    recorder = DatabaseCallRecorder(lambda: _Records(database))
+    later = Database(f"sqlite:///{tmp_path / 'later.db'}")  # no tables yet: the first batch fails
+    recorder = DatabaseCallRecorder(lambda: _Records(later))
 
     async def one(jti: str) -> bool:
         return await recorder.record_soon(_event(jti), ReplayClaim("https://ehr", jti, NOW), [_card("h")])
@@ -249,22 +294,31 @@ def test_a_failed_batch_on_the_event_loop_fails_its_calls_and_the_next_call_is_w
 
     try:
         assert all(isinstance(result, StoreUnavailable) for result in asyncio.run(failing()))
-        upgrade(database)
+        upgrade(later)
         assert asyncio.run(one("c")) is True  # no flusher was left behind, on this loop or a new one
     finally:
-        database.close()
+        later.close()
 
 
-def _count_write_transactions(database: Database) -> list[str]:
-    """Every write transaction opened on `database` from now on (its `write()` calls)."""
+def _count_write_transactions(spied: Database) -> list[str]:
+    """Every write transaction opened on `spied` from now on: its `write()` calls, and its `write_at_once()`
+    calls that opened one (as "at once")."""
     opened: list[str] = []
-    original = database.write
+    waiting, at_once = spied.write, spied.write_at_once
 
     def counted() -> Any:
         opened.append("write")
-        return original()
+        return waiting()
 
-    database.write = counted  # type: ignore[method-assign]  # a test spy on one instance
+    @contextmanager
+    def counted_at_once(patience: float = 0.0) -> Iterator[Any]:
+        with at_once(patience) as connection:
+            if connection is not None:
+                opened.append("at once")
+            yield connection
+
+    spied.write = counted  # type: ignore[method-assign]  # a test spy on one instance
+    spied.write_at_once = counted_at_once  # type: ignore[method-assign]
     return opened
 
 
@@ -295,7 +349,7 @@ def test_a_hook_call_is_one_write_transaction_on_the_servers_database(server: An
     body = json.dumps(order_sign_case()["request"])
     response = server.post(f"/cds-services/{SERVICE}", content=body, headers=headers)
     assert response.status_code == 200, response.text
-    assert transactions == ["write"]
+    assert transactions == ["at once"]  # by the event loop, the write lock being free
     issued = {row["uuid"] for row in _rows(stored, cds_issued_cards)}
     assert {card["uuid"] for card in response.json()["cards"]} <= issued
     assert len(_rows(stored, cds_jti)) == 2

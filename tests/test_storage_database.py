@@ -405,6 +405,66 @@ def test_a_sqlite_writer_holds_its_turn_against_other_processes_and_threads(tmp_
         sqlite.close()
 
 
+def test_a_write_at_once_is_opened_only_when_no_one_has_or_waits_for_the_lock(tmp_path: Any) -> None:
+    import fcntl
+    import os
+    import sqlite3
+
+    from ketaguide.storage.engine import SQLITE_BUSY_TIMEOUT_MS
+
+    path = tmp_path / "at-once.db"
+    sqlite = Database(f"sqlite:///{path}")
+    schema.upgrade(sqlite)
+    try:
+        holding, release = threading.Event(), threading.Event()
+
+        def another_thread() -> None:
+            with sqlite.write():
+                holding.set()
+                release.wait()
+
+        thread = threading.Thread(target=another_thread)
+        thread.start()
+        holding.wait()
+        with sqlite.write_at_once() as connection:
+            assert connection is None  # a writer of this process has the turn
+        threading.Timer(0.05, release.set).start()
+        with sqlite.write_at_once(patience=30) as connection:
+            assert connection is not None and release.is_set()  # ... and leaves it within the patience given
+        thread.join()
+
+        other_process = os.open(f"{path}.writers.lock", os.O_RDWR)  # its own open file: a lock of its own
+        fcntl.flock(other_process, fcntl.LOCK_EX)
+        with sqlite.write_at_once() as connection:
+            assert connection is None  # another worker has the turn
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        os.close(other_process)
+
+        outsider = sqlite3.connect(path, isolation_level=None)  # a program that takes no turns
+        outsider.execute("BEGIN IMMEDIATE")
+        with sqlite.write_at_once() as connection:
+            assert connection is None  # SQLite's lock is held: refused at once, not after the busy timeout
+        outsider.execute("ROLLBACK")
+        outsider.close()
+
+        with sqlite.write_at_once() as connection:
+            assert connection is not None
+            connection.exec_driver_sql("CREATE TABLE at_once (n INTEGER)")
+            connection.exec_driver_sql("INSERT INTO at_once VALUES (1)")
+            timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert timeout == SQLITE_BUSY_TIMEOUT_MS  # other writers on this connection wait as before
+        with sqlite.read() as connection:
+            assert connection.exec_driver_sql("SELECT n FROM at_once").scalars().all() == [1]
+        assert _flock_free_elsewhere(f"{path}.writers.lock")  # the turn was left
+    finally:
+        sqlite.close()
+
+
+def test_a_write_at_once_is_opened_on_a_free_sqlite_file_never_on_postgresql(database: Database) -> None:  # noqa: F811
+    with database.write_at_once() as connection:  # PostgreSQL's row locks are held by processes that take no turns
+        assert (connection is not None) == (database.dialect == "sqlite")
+
+
 def test_writers_of_many_threads_each_get_their_turn(database: Database) -> None:  # noqa: F811
     records = Records(database=database, clock=TickingClock())
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -18,20 +18,24 @@ writers take turns there too (`WriterTurns`), first come first served.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from ketaguide.domain.errors import ConfigurationError, FieldProblem
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POLL_SECONDS = 0.0002  # between two tries of a writer that waits a bounded time (`WriterTurns.enter_within`)
 _BEGIN_OPTION = "ketaguide_begin"
 
 
@@ -60,7 +64,7 @@ class Database:
             _create_sqlite_folder(self.url)
             self.engine: Engine = create_engine(self.url, pool_size=pool_size, max_overflow=20, pool_timeout=60)
             _configure_sqlite(self.engine)
-            self._turns: AbstractContextManager[None] = writer_turns(make_url(self.url).database)
+            self._turns: WriterTurns | NoTurns = writer_turns(make_url(self.url).database)
         elif self.dialect == "postgresql":
             self.engine = create_engine(
                 self.url, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_pre_ping=True
@@ -77,6 +81,30 @@ class Database:
         options = {_BEGIN_OPTION: "BEGIN IMMEDIATE"}
         with self._turns, self.engine.connect().execution_options(**options) as connection, connection.begin():
             yield connection
+
+    @property
+    def writes_at_once(self) -> bool:
+        """Whether `write_at_once` can open a transaction here: on SQLite, not on PostgreSQL."""
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write_at_once(self, patience: float = 0.0) -> Iterator[Connection | None]:
+        """`write()` for a caller that must not wait long, an event loop: the transaction if the turn and SQLite's
+        write lock can be had within `patience` seconds, else None (nothing written). On PostgreSQL always None:
+        its row locks are held by other processes, which take no turns with this one."""
+        if not self.writes_at_once or not self._turns.enter_within(patience):
+            yield None
+            return
+        try:
+            with self.engine.connect() as connection:
+                begun = _begun_within(connection, patience)
+                if begun is None:
+                    yield None
+                    return
+                with begun:
+                    yield connection
+        finally:
+            self._turns.__exit__(None, None, None)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -121,6 +149,14 @@ class _FirstComeFirstServed:
         self._waiting: deque[tuple[int, threading.Lock]] = deque()
         self._owner: int | None = None
         self._depth = 0
+
+    def acquire_if_free(self) -> bool:
+        """The turn if no thread has it or waits for it: True, held; else False, and nothing waited for."""
+        with self._mutex:
+            if self._owner is not None:
+                return False
+            self._owner, self._depth = threading.get_ident(), 1
+            return True
 
     def acquire(self) -> bool:
         """Wait for this thread's turn; True when it is the thread's first hold, False when it already held it."""
@@ -188,6 +224,36 @@ class WriterTurns:
             self._queue.release()
             raise
 
+    def enter_within(self, patience: float) -> bool:
+        """`with turns` for a caller that must not wait long: True when the turn was had within `patience` seconds
+        (leave it with `__exit__`), False when writers of this process or another kept it that long. Polled: a
+        waiting caller takes no place in line."""
+        deadline = time.monotonic() + patience
+        while not self._enter_if_free():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_SECONDS)
+        return True
+
+    def _enter_if_free(self) -> bool:
+        if not self._queue.acquire_if_free():
+            return False
+        if self._path is None:
+            return True
+        try:
+            import fcntl
+
+            if self._descriptor is None:
+                self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._queue.release()
+            return False
+        except BaseException:
+            self._queue.release()
+            raise
+        return True
+
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
@@ -200,11 +266,34 @@ class WriterTurns:
             self._queue.release()
 
 
-def writer_turns(database: str | None) -> AbstractContextManager[None]:
+class NoTurns(nullcontext[None]):
+    """The turns of a database with one connection (SQLite in memory): nothing to take, so always free."""
+
+    def enter_within(self, patience: float) -> bool:
+        return True
+
+
+def writer_turns(database: str | None) -> WriterTurns | NoTurns:
     """The turns of a SQLite file's writers; an in-memory database has one connection, nothing to take."""
     if not database or database == ":memory:" or database.startswith("file:") or os.name != "posix":
-        return nullcontext()
+        return NoTurns()
     return WriterTurns(str(Path(database).expanduser()))
+
+
+def _begun_within(connection: Connection, patience: float) -> RootTransaction | None:
+    """`BEGIN IMMEDIATE` with SQLite's busy handler waiting `patience` seconds at most: the transaction, or None if
+    the write lock was held that long."""
+    raw = connection.connection.driver_connection  # pysqlite in autocommit: a PRAGMA here opens no transaction
+    assert raw is not None
+    raw.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
+    try:
+        return connection.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"}).begin()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+            return None
+        raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _create_sqlite_folder(url: str) -> None:
