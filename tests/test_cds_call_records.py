@@ -280,6 +280,26 @@ def test_while_another_writer_has_the_lock_the_loop_goes_on_and_a_thread_writes_
     assert transactions == ["write"] and len(_rows(records, cds_jti)) == 5  # a worker thread's one batch
 
 
+def test_the_loop_leaves_purges_to_a_worker_thread(records: _Records, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ketaguide.cdshooks import database as cds_database
+    from ketaguide.storage.tables import cds_jti
+
+    monkeypatch.setattr(cds_database, "PURGE_EVERY", 1)
+    recorder = DatabaseCallRecorder(lambda: records)
+    purged_in: list[threading.Thread] = []
+    purge = recorder._purge
+    monkeypatch.setattr(recorder, "_purge", lambda c: (purged_in.append(threading.current_thread()), purge(c)))
+
+    async def calls() -> None:
+        for jti, keep_until in (("old", NOW - timedelta(minutes=1)), ("new", NOW + timedelta(minutes=5))):
+            assert await recorder.record_soon(_event(jti), ReplayClaim("https://ehr", jti, keep_until), [_card(jti)])
+        await asyncio.sleep(0.05)  # the second purge starts (the loop's end then waits for its thread)
+
+    asyncio.run(calls())
+    assert [row["jti"] for row in _rows(records, cds_jti)] == ["new"]  # the expired claim is gone
+    assert len(purged_in) == 2 and threading.main_thread() not in purged_in  # never on the loop
+
+
 def test_a_failed_batch_on_the_event_loop_fails_its_calls_and_the_next_call_is_written(tmp_path: Path) -> None:
     from ketaguide.storage.schema import upgrade
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,8 @@ from ketaguide.storage import cds
 from ketaguide.storage.audit import AuditEvent, append, append_many
 from ketaguide.storage.engine import Database
 from ketaguide.storage.tables import cds_jti
+
+log = logging.getLogger("ketaguide.cdshooks")
 
 PURGE_EVERY = 512  # writes between two purges, per process
 # How long the event loop waits for the write lock before it hands a batch to a worker thread: about two other
@@ -291,6 +294,7 @@ class DatabaseCallRecorder(_Store):
         self._queued: list[tuple[_Call, asyncio.Future[None]]] = []  # calls served on the event loop
         self._flusher: asyncio.Future[None] | None = None  # a worker thread's batches, while the lock was taken
         self._on_loop: asyncio.Handle | None = None  # the loop's next batch, after its current turn
+        self._purges: set[asyncio.Future[None]] = set()  # held until done (the loop keeps only weak references)
         self._claimed = RecentClaims()
 
     def seen(self, issuer: str, jti: str) -> bool:
@@ -334,8 +338,16 @@ class DatabaseCallRecorder(_Store):
         else:
             self._flusher = asyncio.ensure_future(self._flush_in_thread())
 
+    def _purged(self, task: asyncio.Future[None]) -> None:
+        self._purges.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the next purge tries again; calls go on
+            log.warning("CDS purge failed: %s", type(task.exception()).__name__)
+
     def _flush_on_loop(self) -> None:
         self._on_loop = None
+        if self._purge_due():  # in a transaction of its own, by a worker thread: many rows may be due
+            self._purges.add(task := asyncio.ensure_future(asyncio.to_thread(self._purge_in_thread)))
+            task.add_done_callback(self._purged)
         while self._queued and self._flusher is None:
             batch = self._queued[: self.BATCH]
             if not self._write_calls([call for call, _ in batch], at_once=True):  # the lock stayed taken
@@ -381,10 +393,8 @@ class DatabaseCallRecorder(_Store):
             with self._write_at_once() if at_once else self._write() as connection:
                 if connection is None:
                     return False
-                if self._purge_due():
-                    now = self._now()
-                    cds.purge_jti(connection, now)
-                    cds.purge_cards(connection, now - timedelta(days=CARD_DAYS))
+                if not at_once and self._purge_due():  # (the loop leaves it to a worker thread: `_flush_on_loop`)
+                    self._purge(connection)
                 self._record_all(connection, batch)
         except BaseException as exc:  # the transaction is rolled back: no call of the batch is recorded
             for call in batch:
@@ -392,6 +402,15 @@ class DatabaseCallRecorder(_Store):
             return True
         self._claimed.add((c.claim.issuer, c.claim.jti) for c in batch if c.accepted and c.claim is not None)
         return True
+
+    def _purge(self, connection: Connection) -> None:
+        now = self._now()
+        cds.purge_jti(connection, now)
+        cds.purge_cards(connection, now - timedelta(days=CARD_DAYS))
+
+    def _purge_in_thread(self) -> None:
+        with self._write() as connection:
+            self._purge(connection)
 
     @staticmethod
     def _record_all(connection: Connection, batch: Sequence[_Call]) -> None:
