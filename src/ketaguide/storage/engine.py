@@ -212,32 +212,23 @@ class WriterTurns:
         self._descriptor: int | None = None  # opened in the process that writes (workers are spawned, not forked)
 
     def __enter__(self) -> None:
-        if not self._queue.acquire() or self._path is None:
-            return
-        try:
-            import fcntl
-
-            if self._descriptor is None:
-                self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
-        except BaseException:
-            self._queue.release()
-            raise
+        if self._queue.acquire():
+            self._lock_file(wait=True)
 
     def enter_within(self, patience: float) -> bool:
         """`with turns` for a caller that must not wait long: True when the turn was had within `patience` seconds
         (leave it with `__exit__`), False when writers of this process or another kept it that long. Polled: a
         waiting caller takes no place in line."""
         deadline = time.monotonic() + patience
-        while not self._enter_if_free():
+        while not (self._queue.acquire_if_free() and self._lock_file(wait=False)):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(POLL_SECONDS)
         return True
 
-    def _enter_if_free(self) -> bool:
-        if not self._queue.acquire_if_free():
-            return False
+    def _lock_file(self, *, wait: bool) -> bool:
+        """Other processes' turn, once this process's is had: True when taken (or there is no file, on PostgreSQL);
+        False, and this process's turn given back, when another holds it and `wait` is off."""
         if self._path is None:
             return True
         try:
@@ -245,7 +236,7 @@ class WriterTurns:
 
             if self._descriptor is None:
                 self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._queue.release()
             return False
