@@ -98,12 +98,6 @@ class _Store:
             yield connection
 
     @contextmanager
-    def _write_at_once(self) -> Iterator[Connection | None]:
-        """A write transaction if the write lock is had within `LOOP_PATIENCE`, else None (`Database.write_at_once`)."""
-        with _unavailable_if_failed(), self._records().database.write_at_once(LOOP_PATIENCE) as connection:
-            yield connection
-
-    @contextmanager
     def _read(self) -> Iterator[Connection]:
         with _unavailable_if_failed(), self._records().database.read() as connection:
             yield connection
@@ -388,7 +382,7 @@ class DatabaseCallRecorder(_Store):
 
     def _write_calls(self, batch: Sequence[_Call], *, at_once: bool = False) -> bool:
         """One transaction for `batch`; if it fails, every call of it carries the error. With `at_once`, only if the
-        write lock is free now: False (nothing written) if it is not."""
+        write lock is had within `LOOP_PATIENCE`: False (nothing written) if it is not."""
         try:
             with self._write_at_once() if at_once else self._write() as connection:
                 if connection is None:
@@ -402,6 +396,13 @@ class DatabaseCallRecorder(_Store):
             return True
         self._claimed.add((c.claim.issuer, c.claim.jti) for c in batch if c.accepted and c.claim is not None)
         return True
+
+    @contextmanager
+    def _write_at_once(self) -> Iterator[Connection | None]:
+        """The event loop's write transaction if the lock is had within `LOOP_PATIENCE`, else None
+        (`Database.write_at_once`)."""
+        with _unavailable_if_failed(), self._records().database.write_at_once(LOOP_PATIENCE) as connection:
+            yield connection
 
     def _purge(self, connection: Connection) -> None:
         now = self._now()

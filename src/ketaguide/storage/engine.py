@@ -8,7 +8,8 @@ writes, so a write transaction takes the write lock at its start and two writers
 lock (the recipe of SQLAlchemy's SQLite dialect documentation, "Serializable isolation / Savepoints / Transactional
 DDL"). WAL needs a local file system, not a network share. Writers take turns before they ask SQLite for its lock
 (`WriterTurns`): SQLite lets a waiting writer only poll, with sleeps that grow to 100 ms, so under load some waited
-seconds while others went first.
+seconds while others went first. A writer that must not wait long (a server worker's event loop) asks for a
+transaction only if the turn and the lock can be had within a bound (`write_at_once`), and otherwise gets none.
 
 PostgreSQL: KetaGuide refuses to store on a server that acknowledges commits before they are durable
 (`fsync=off` or `synchronous_commit=off`), checked by `durability_problems()` when the server starts. A process's
